@@ -1,0 +1,210 @@
+"""The usage ledger: one SQLite row per request, aggregated in SQL.
+
+WAL mode lets the gateway's writer and the usage-summary readers work at once; each thread gets
+its own connection. Request ids are unique, so a retried write never counts a request twice.
+Costs are integer picodollars, so SUM() is exact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+STATUSES = ("ok", "error", "partial")
+BACKEND_NAMES = ("serverless", "gpu")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage (
+    request_id        TEXT PRIMARY KEY,
+    ts_ms             INTEGER NOT NULL,
+    model             TEXT NOT NULL,
+    backend           TEXT NOT NULL CHECK (backend IN ('serverless', 'gpu')),
+    prompt_tokens     INTEGER NOT NULL CHECK (prompt_tokens >= 0),
+    completion_tokens INTEGER NOT NULL CHECK (completion_tokens >= 0),
+    cost_pico         INTEGER NOT NULL CHECK (cost_pico >= 0),
+    latency_ms        REAL NOT NULL CHECK (latency_ms >= 0),
+    status            TEXT NOT NULL CHECK (status IN ('ok', 'error', 'partial')),
+    estimated         INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1)),
+    user_id           TEXT,
+    session_id        TEXT
+);
+CREATE INDEX IF NOT EXISTS usage_by_time ON usage (ts_ms, model, backend);
+"""
+
+_INSERT = (
+    "INSERT OR IGNORE INTO usage (request_id, ts_ms, model, backend, prompt_tokens, "
+    "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+_SUMMARY = """
+SELECT model, backend,
+       COUNT(*)                  AS requests,
+       SUM(status = 'error')     AS errors,
+       SUM(prompt_tokens)        AS prompt_tokens,
+       SUM(completion_tokens)    AS completion_tokens,
+       SUM(estimated)            AS estimated_requests,
+       COUNT(DISTINCT user_id)   AS unique_users,
+       SUM(cost_pico)            AS cost_pico,
+       AVG(latency_ms)           AS avg_latency_ms
+FROM usage WHERE ts_ms >= ? AND ts_ms < ?
+GROUP BY model, backend ORDER BY model, backend
+"""
+
+# Nearest-rank p95 per group: the smallest latency whose rank reaches ceil(0.95 * n).
+_P95 = """
+WITH ranked AS (
+    SELECT model, backend, latency_ms,
+           ROW_NUMBER() OVER (PARTITION BY model, backend ORDER BY latency_ms) AS rn,
+           COUNT(*)     OVER (PARTITION BY model, backend)                    AS n
+    FROM usage WHERE ts_ms >= ? AND ts_ms < ?
+)
+SELECT model, backend, MIN(latency_ms) FROM ranked
+WHERE rn >= (n * 95 + 99) / 100 GROUP BY model, backend
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One finished request, validated so the ledger never holds garbage."""
+
+    request_id: str
+    ts_ms: int
+    model: str
+    backend: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_pico: int
+    latency_ms: float
+    status: str = "ok"
+    estimated: bool = False
+    user_id: str | None = None
+    session_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.request_id:
+            raise ConfigError("usage record: request_id is required")
+        if not self.model:
+            raise ConfigError("usage record: model is required")
+        if self.backend not in BACKEND_NAMES:
+            raise ConfigError(f"usage record: backend {self.backend!r} is not one of {BACKEND_NAMES}")
+        if self.status not in STATUSES:
+            raise ConfigError(f"usage record: status {self.status!r} is not one of {STATUSES}")
+        for name in ("ts_ms", "prompt_tokens", "completion_tokens", "cost_pico"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"usage record: {name} must be an integer >= 0, got {value!r}")
+        if not self.latency_ms >= 0:
+            raise ConfigError(f"usage record: latency_ms must be >= 0, got {self.latency_ms!r}")
+
+    def as_row(self) -> tuple[Any, ...]:
+        row = list(astuple(self))
+        row[9] = int(self.estimated)
+        return tuple(row)
+
+
+RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
+
+
+def to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch for an aware datetime."""
+    if moment.tzinfo is None:
+        raise ConfigError("timestamps must be timezone-aware")
+    return int(moment.timestamp() * 1000)
+
+
+class Ledger:
+    """A SQLite usage ledger; safe to use from several threads (one connection each)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def record_many(self, records: Iterable[UsageRecord]) -> int:
+        """Insert records in one transaction; duplicates (same request id) are ignored.
+
+        Returns how many rows were new.
+        """
+        rows = [r.as_row() for r in records]
+        if not rows:
+            return 0
+        conn = self._conn()
+        before = conn.total_changes
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT, rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return conn.total_changes - before
+
+    def record(self, record: UsageRecord) -> bool:
+        return self.record_many([record]) == 1
+
+    def spend_pico(self, start: datetime, end: datetime) -> int:
+        """Exact total cost of requests in [start, end)."""
+        row = self._conn().execute(
+            "SELECT COALESCE(SUM(cost_pico), 0) FROM usage WHERE ts_ms >= ? AND ts_ms < ?",
+            (to_ms(start), to_ms(end)),
+        ).fetchone()
+        return int(row[0])
+
+    def count(self) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM usage").fetchone()[0])
+
+    def summary_rows(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Per (model, backend) aggregates for [start, end), computed in SQL."""
+        bounds = (to_ms(start), to_ms(end))
+        conn = self._conn()
+        p95 = {(m, b): v for m, b, v in conn.execute(_P95, bounds)}
+        out = []
+        for row in conn.execute(_SUMMARY, bounds):
+            (model, backend, requests, errors, prompt, completion, estimated, users, cost,
+             avg_latency) = row
+            out.append({
+                "model": model, "backend": backend, "requests": requests, "errors": errors,
+                "prompt_tokens": prompt, "completion_tokens": completion,
+                "estimated_requests": estimated, "unique_users": users, "cost_pico": cost,
+                "avg_latency_ms": round(float(avg_latency), 3),
+                "p95_latency_ms": round(float(p95.get((model, backend), 0.0)), 3),
+            })
+        return out
+
+    def unique_users(self, start: datetime, end: datetime) -> int:
+        row = self._conn().execute(
+            "SELECT COUNT(DISTINCT user_id) FROM usage WHERE ts_ms >= ? AND ts_ms < ?",
+            (to_ms(start), to_ms(end)),
+        ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
