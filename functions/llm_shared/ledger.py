@@ -33,15 +33,16 @@ CREATE TABLE IF NOT EXISTS usage (
     status            TEXT NOT NULL CHECK (status IN ('ok', 'error', 'partial')),
     estimated         INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1)),
     user_id           TEXT,
-    session_id        TEXT
+    session_id        TEXT,
+    complexity        TEXT CHECK (complexity IN ('low', 'medium', 'high'))
 );
 CREATE INDEX IF NOT EXISTS usage_by_time ON usage (ts_ms, model, backend);
 """
 
 _INSERT = (
     "INSERT OR IGNORE INTO usage (request_id, ts_ms, model, backend, prompt_tokens, "
-    "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id, complexity) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 _SUMMARY = """
@@ -53,7 +54,10 @@ SELECT model, backend,
        SUM(estimated)            AS estimated_requests,
        COUNT(DISTINCT user_id)   AS unique_users,
        SUM(cost_pico)            AS cost_pico,
-       AVG(latency_ms)           AS avg_latency_ms
+       AVG(latency_ms)           AS avg_latency_ms,
+       SUM(complexity = 'low')   AS low_complexity_requests,
+       SUM(CASE WHEN complexity = 'low' THEN prompt_tokens ELSE 0 END)     AS low_prompt,
+       SUM(CASE WHEN complexity = 'low' THEN completion_tokens ELSE 0 END) AS low_completion
 FROM usage WHERE ts_ms >= ? AND ts_ms < ?
 GROUP BY model, backend ORDER BY model, backend
 """
@@ -87,6 +91,7 @@ class UsageRecord:
     estimated: bool = False
     user_id: str | None = None
     session_id: str | None = None
+    complexity: str | None = None  # the router's estimate; the optimization report reads it
 
     def __post_init__(self) -> None:
         if not self.request_id:
@@ -101,6 +106,8 @@ class UsageRecord:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"usage record: {name} must be an integer >= 0, got {value!r}")
+        if self.complexity not in (None, "low", "medium", "high"):
+            raise ConfigError(f"usage record: complexity {self.complexity!r} is not low, medium or high")
         if not self.latency_ms >= 0:
             raise ConfigError(f"usage record: latency_ms must be >= 0, got {self.latency_ms!r}")
 
@@ -185,13 +192,16 @@ class Ledger:
         out = []
         for row in conn.execute(_SUMMARY, bounds):
             (model, backend, requests, errors, prompt, completion, estimated, users, cost,
-             avg_latency) = row
+             avg_latency, low_requests, low_prompt, low_completion) = row
             out.append({
                 "model": model, "backend": backend, "requests": requests, "errors": errors,
                 "prompt_tokens": prompt, "completion_tokens": completion,
                 "estimated_requests": estimated, "unique_users": users, "cost_pico": cost,
                 "avg_latency_ms": round(float(avg_latency), 3),
                 "p95_latency_ms": round(float(p95.get((model, backend), 0.0)), 3),
+                "low_complexity_requests": low_requests or 0,
+                "low_complexity_prompt_tokens": low_prompt or 0,
+                "low_complexity_completion_tokens": low_completion or 0,
             })
         return out
 

@@ -24,7 +24,8 @@ class UsageSummaryError(LLMSharedError, ValueError):
 
 
 _COUNTS = ("requests", "errors", "prompt_tokens", "completion_tokens", "estimated_requests",
-           "unique_users")
+           "unique_users", "low_complexity_requests", "low_complexity_prompt_tokens",
+           "low_complexity_completion_tokens")
 _ROW_KEYS = {"model", "backend", *_COUNTS, "cost_pico", "cost_usd", "avg_latency_ms",
              "p95_latency_ms"}
 _TOTAL_KEYS = {"requests", "errors", "prompt_tokens", "completion_tokens", "cost_pico", "cost_usd",
@@ -85,6 +86,9 @@ class UsageRow:
     completion_tokens: int
     estimated_requests: int
     unique_users: int
+    low_complexity_requests: int
+    low_complexity_prompt_tokens: int
+    low_complexity_completion_tokens: int
     cost_pico: int
     avg_latency_ms: float
     p95_latency_ms: float
@@ -242,8 +246,9 @@ def parse_summary(payload: Any, *, expect_period: str | None = None,
             raise _fail(path, f"duplicate row for {model}/{backend}")
         seen.add((model, backend))
         counts = {key: _count(item[key], f"{path}.{key}") for key in _COUNTS}
-        if counts["errors"] > counts["requests"]:
-            raise _fail(f"{path}.errors", "more errors than requests")
+        for part in ("errors", "estimated_requests", "low_complexity_requests", "unique_users"):
+            if counts[part] > counts["requests"]:
+                raise _fail(f"{path}.{part}", f"{counts[part]} exceeds requests {counts['requests']}")
         rows.append(UsageRow(
             model=model, backend=backend, **counts, cost_pico=_cost(item, path),
             avg_latency_ms=_number(item["avg_latency_ms"], f"{path}.avg_latency_ms"),

@@ -1,0 +1,1 @@
+"""The cost-tracker Lambda: reads gateway usage, adds GPU hours, pushes cost metrics."""

@@ -1,0 +1,25 @@
+"""Environment variable names of the gateway container.
+
+The GatewayHost component writes exactly these into the container's env file (mode 0600) and the
+gateway reads exactly these at start, so the two cannot drift.
+"""
+
+CLIENT_TOKENS = "GATEWAY_CLIENT_TOKENS"      # secret: comma-separated bearer tokens for clients
+ADMIN_TOKEN = "GATEWAY_ADMIN_TOKEN"          # secret: bearer token for /v1/usage/* (cost tracker)
+SERVERLESS_BASE_URL = "SERVERLESS_BASE_URL"  # OpenAI-compatible pay-per-token API, e.g. https://.../v1
+SERVERLESS_API_KEY = "SERVERLESS_API_KEY"    # secret
+GPU_BASE_URL = "GPU_BASE_URL"                # the host's own model server, e.g. http://127.0.0.1:8000/v1
+GPU_MODEL_MAP = "GPU_MODEL_MAP"              # JSON object: catalog id -> GPU server model name
+SERVERLESS_RATIO = "SERVERLESS_RATIO"        # 0..1, default 0.8
+DAILY_BUDGET_USD = "DAILY_BUDGET_USD"
+MONTHLY_BUDGET_USD = "MONTHLY_BUDGET_USD"
+WARNING_THRESHOLD_PERCENT = "WARNING_THRESHOLD_PERCENT"
+CRITICAL_THRESHOLD_PERCENT = "CRITICAL_THRESHOLD_PERCENT"
+TIME_ZONE = "TIME_ZONE"
+LEDGER_PATH = "LEDGER_PATH"
+CATALOG_PATH = "LLM_CATALOG_PATH"
+MAX_BODY_BYTES = "MAX_BODY_BYTES"
+HOST = "GATEWAY_HOST"
+PORT = "GATEWAY_PORT"
+
+SECRETS = (CLIENT_TOKENS, ADMIN_TOKEN, SERVERLESS_API_KEY)
