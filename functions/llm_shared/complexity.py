@@ -29,6 +29,12 @@ _HARD_CUES = (
     "comprehensive", "thorough", "evaluate", "strategy", "plan for", "reason about",
     "explain why", "root cause", "edge case", "multi-step", "migrate", "benchmark",
 )
+# Open-ended generation asks: more than a lookup, less than a design problem.
+_TASK_CUES = (
+    "write ", "explain", "summarize", "summarise", "draft", "outline", "describe", "how do i",
+    "how can i", "pros and cons", "convert", "query", "difference between", "example",
+    "generate", "create a", "list the", "review",
+)
 _EASY_CUES = (
     "briefly", "in one word", "in one sentence", "one-line", "yes or no", "tl;dr", "tldr",
     "translate", "spell", "what time", "capital of", "define ", "synonym", "hello", "hi ",
@@ -74,6 +80,7 @@ def estimate(messages: Iterable[Mapping[str, object]]) -> ComplexityEstimate:
     steps = len(_STEP_LINE.findall(last_user))
     hard = sum(1 for cue in _HARD_CUES if cue in lowered)
     easy = sum(1 for cue in _EASY_CUES if cue in lowered)
+    task = sum(1 for cue in _TASK_CUES if cue in lowered)
 
     features = {
         "words": float(words),
@@ -84,15 +91,17 @@ def estimate(messages: Iterable[Mapping[str, object]]) -> ComplexityEstimate:
         "steps": float(steps),
         "hard_cues": float(hard),
         "easy_cues": float(easy),
+        "task_cues": float(task),
         "turns": float(turns),
     }
     score = 0.0
-    score += min(words / 60.0, 3.0)                 # length of the ask itself
+    score += min(words / 40.0, 3.0)                 # length of the ask itself
     score += min(context_words / 1500.0, 1.5)       # long context to digest
     score += 1.5 * min(fences, 2) + 0.5 * min(code_lines, 4)
     score += 0.6 * max(min(questions, 5) - 1, 0)    # several questions in one go
     score += 0.5 * min(steps, 6)
     score += 1.4 * min(hard, 3)
+    score += 0.9 * min(task, 2)
     score -= 1.5 * min(easy, 2)
     score += 0.3 * max(min(turns, 6) - 2, 0)        # deep conversations carry state
     if score < 1.0:

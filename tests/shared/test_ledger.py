@@ -1,0 +1,117 @@
+"""The SQLite usage ledger: uniqueness, concurrency, exact sums, SQL aggregation."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from llm_shared.errors import ConfigError
+from llm_shared.ledger import Ledger, UsageRecord, to_ms
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def rec(i: int, **kw) -> UsageRecord:
+    base = dict(request_id=f"r{i}", ts_ms=to_ms(NOW) + i, model="llama3.1-8b-instruct",
+                backend="serverless", prompt_tokens=10, completion_tokens=5, cost_pico=1_050_000,
+                latency_ms=float(i % 100), user_id=f"u{i % 7}", session_id="s")
+    base.update(kw)
+    return UsageRecord(**base)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    led = Ledger(tmp_path / "usage.db")
+    yield led
+    led.close()
+
+
+def test_wal_mode_and_index(ledger):
+    conn = sqlite3.connect(ledger.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    plan = " ".join(str(r) for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT SUM(cost_pico) FROM usage WHERE ts_ms >= 0 AND ts_ms < 10"))
+    assert "usage_by_time" in plan
+    conn.close()
+
+
+def test_duplicate_request_ids_are_counted_once(ledger):
+    assert ledger.record_many([rec(1), rec(2)]) == 2
+    assert ledger.record_many([rec(2), rec(3)]) == 1
+    assert ledger.record(rec(3)) is False
+    assert ledger.count() == 3
+
+
+def test_concurrent_writers_lose_no_row(ledger):
+    threads, per_thread = 8, 500
+
+    def write(t: int) -> None:
+        for start in range(0, per_thread, 50):
+            ledger.record_many(rec(t * per_thread + i) for i in range(start, start + 50))
+
+    workers = [threading.Thread(target=write, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert ledger.count() == threads * per_thread
+    assert ledger.spend_pico(NOW, NOW + timedelta(hours=1)) == threads * per_thread * 1_050_000
+
+
+def test_spend_uses_half_open_bounds(ledger):
+    ledger.record_many([rec(0), rec(1, ts_ms=to_ms(NOW + timedelta(days=1)))])
+    assert ledger.spend_pico(NOW, NOW + timedelta(days=1)) == 1_050_000
+    assert ledger.spend_pico(NOW - timedelta(days=1), NOW) == 0
+
+
+def test_summary_groups_by_model_and_backend_in_sql(ledger):
+    rows = [rec(i) for i in range(100)]
+    rows += [rec(1000 + i, model="llama3.1-70b-instruct-fp8", backend="gpu", cost_pico=5_250_000,
+                 latency_ms=float(200 + i), status="error" if i < 3 else "ok",
+                 estimated=i < 5, complexity="low" if i < 4 else "high") for i in range(20)]
+    ledger.record_many(rows)
+    summary = {(r["model"], r["backend"]): r for r in ledger.summary_rows(NOW, NOW + timedelta(hours=1))}
+    small = summary[("llama3.1-8b-instruct", "serverless")]
+    assert small["requests"] == 100 and small["errors"] == 0
+    assert small["prompt_tokens"] == 1000 and small["completion_tokens"] == 500
+    assert small["cost_pico"] == 105_000_000
+    assert small["unique_users"] == 7
+    assert small["avg_latency_ms"] == pytest.approx(49.5)
+    assert small["p95_latency_ms"] == 94.0  # nearest rank: 95th of 0..99
+    gpu = summary[("llama3.1-70b-instruct-fp8", "gpu")]
+    assert gpu["errors"] == 3 and gpu["estimated_requests"] == 5
+    assert gpu["p95_latency_ms"] == 218.0  # 19th of 200..219
+    assert gpu["low_complexity_requests"] == 4
+    assert gpu["low_complexity_prompt_tokens"] == 40 and gpu["low_complexity_completion_tokens"] == 20
+    assert ledger.unique_users(NOW, NOW + timedelta(hours=1)) == 7
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [({"prompt_tokens": -1}, "prompt_tokens must be an integer >= 0"),
+     ({"cost_pico": 1.5}, "cost_pico must be an integer"),
+     ({"backend": "tpu"}, "backend 'tpu'"),
+     ({"status": "weird"}, "status 'weird'"),
+     ({"request_id": ""}, "request_id is required"),
+     ({"latency_ms": float("nan")}, "latency_ms must be >= 0"),
+     ({"complexity": "extreme"}, "complexity 'extreme'")],
+)
+def test_garbage_records_are_refused(kw, message):
+    with pytest.raises(ConfigError, match=message):
+        rec(1, **kw)
+
+
+def test_database_constraints_back_up_the_validation(ledger):
+    conn = sqlite3.connect(ledger.path)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO usage (request_id, ts_ms, model, backend, prompt_tokens, completion_tokens,"
+                     " cost_pico, latency_ms, status) VALUES ('x', 0, 'm', 'serverless', -1, 0, 0, 0, 'ok')")
+    conn.close()
+
+
+def test_naive_datetimes_are_refused():
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        to_ms(datetime(2026, 1, 1))
