@@ -35,6 +35,15 @@ BACKEND_DIMENSION = "Backend"
 ALARMED_METRICS = (DAILY_COST, MONTHLY_COST, FORECAST_MONTHLY_COST)
 ALARM_DIMENSIONS = (STACK_DIMENSION,)
 
+# Dimension names of each breakdown metric, Stack first (the tracker writes them, the dashboard
+# reads them). Model costs are serverless token spend; Backend=gpu cost is the host's hours.
+BREAKDOWN_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    MODEL_DAILY_COST: (STACK_DIMENSION, MODEL_DIMENSION),
+    BACKEND_DAILY_COST: (STACK_DIMENSION, BACKEND_DIMENSION),
+    DAILY_TOKENS: (STACK_DIMENSION, MODEL_DIMENSION),
+    DAILY_REQUESTS: (STACK_DIMENSION, BACKEND_DIMENSION),
+}
+
 COST_UNIT = "None"  # CloudWatch has no currency unit; values are USD.
 PERCENT_UNIT = "Percent"
 COUNT_UNIT = "Count"
