@@ -62,6 +62,11 @@ def _json_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _int(value: Any) -> int | None:
+    """Pulumi's mock protocol carries every number as a float; AWS wants ints for counts."""
+    return None if value is None else int(value)
+
+
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != [] and v != {}}
 
@@ -152,9 +157,9 @@ def _alarm(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, dict[
         "ActionsEnabled": i.get("actionsEnabled"), "AlarmActions": i.get("alarmActions"),
         "OKActions": i.get("okActions"), "InsufficientDataActions": i.get("insufficientDataActions"),
         "MetricName": i.get("metricName"), "Namespace": i.get("namespace"), "Statistic": i.get("statistic"),
-        "ExtendedStatistic": i.get("extendedStatistic"), "Dimensions": dims, "Period": i.get("period"),
-        "Unit": i.get("unit"), "EvaluationPeriods": i.get("evaluationPeriods"),
-        "DatapointsToAlarm": i.get("datapointsToAlarm"), "Threshold": i.get("threshold"),
+        "ExtendedStatistic": i.get("extendedStatistic"), "Dimensions": dims, "Period": _int(i.get("period")),
+        "Unit": i.get("unit"), "EvaluationPeriods": _int(i.get("evaluationPeriods")),
+        "DatapointsToAlarm": _int(i.get("datapointsToAlarm")), "Threshold": i.get("threshold"),
         "ComparisonOperator": i.get("comparisonOperator"), "TreatMissingData": i.get("treatMissingData"),
     })
     cw = m.client("cloudwatch")
@@ -209,7 +214,7 @@ def _log_group(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, d
     logs = m.client("logs")
     logs.create_log_group(logGroupName=group)
     if i.get("retentionInDays"):
-        logs.put_retention_policy(logGroupName=group, retentionInDays=int(i["retentionInDays"]))
+        logs.put_retention_policy(logGroupName=group, retentionInDays=_int(i["retentionInDays"]))
     return group, {"arn": f"arn:aws:logs:{m.region}:123456789012:log-group:{group}", "name": group}
 
 
@@ -219,8 +224,8 @@ def _function(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, di
     logging_config = i.get("loggingConfig") or {}
     kwargs = _drop_none({
         "FunctionName": fn_name, "Runtime": i.get("runtime"), "Role": i["role"], "Handler": i.get("handler"),
-        "Code": {"ZipFile": _archive_bytes(i["code"])}, "Timeout": i.get("timeout"),
-        "MemorySize": i.get("memorySize"), "Description": i.get("description"),
+        "Code": {"ZipFile": _archive_bytes(i["code"])}, "Timeout": _int(i.get("timeout")),
+        "MemorySize": _int(i.get("memorySize")), "Description": i.get("description"),
         "Environment": {"Variables": env} if env else None, "Architectures": i.get("architectures"),
         "LoggingConfig": _drop_none({"LogGroup": logging_config.get("logGroup"),
                                      "LogFormat": logging_config.get("logFormat")}),
@@ -246,8 +251,8 @@ def _event_target(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str
     retry = i.get("retryPolicy") or {}
     target = _drop_none({
         "Id": target_id, "Arn": i["arn"], "Input": i.get("input"),
-        "RetryPolicy": _drop_none({"MaximumRetryAttempts": retry.get("maximumRetryAttempts"),
-                                   "MaximumEventAgeInSeconds": retry.get("maximumEventAgeInSeconds")}),
+        "RetryPolicy": _drop_none({"MaximumRetryAttempts": _int(retry.get("maximumRetryAttempts")),
+                                   "MaximumEventAgeInSeconds": _int(retry.get("maximumEventAgeInSeconds"))}),
         "DeadLetterConfig": _drop_none({"Arn": (i.get("deadLetterConfig") or {}).get("arn")}),
     })
     out = m.client("events").put_targets(Rule=i["rule"], Targets=[target])
@@ -268,8 +273,8 @@ def _permission(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, 
 def _invoke_config(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     dest = (i.get("destinationConfig") or {}).get("onFailure") or {}
     kwargs = _drop_none({
-        "FunctionName": i["functionName"], "MaximumRetryAttempts": i.get("maximumRetryAttempts"),
-        "MaximumEventAgeInSeconds": i.get("maximumEventAgeInSeconds"),
+        "FunctionName": i["functionName"], "MaximumRetryAttempts": _int(i.get("maximumRetryAttempts")),
+        "MaximumEventAgeInSeconds": _int(i.get("maximumEventAgeInSeconds")),
         "DestinationConfig": {"OnFailure": {"Destination": dest["destination"]}} if dest else None,
     })
     m.client("lambda").put_function_event_invoke_config(**kwargs)
