@@ -1,0 +1,306 @@
+"""The delivery pipeline's workflow files say what the runbook promises.
+
+Parsed with PyYAML (where `on:` becomes the boolean key True) and checked for triggers, least
+privilege, per-stack deploy serialisation, the prod approval gate, the policy pack on every preview
+and up, and secrets that are only ever referenced by name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+NAMES = ("ci", "preview", "deploy", "integration")
+PINNED = {
+    "actions/checkout": "v4",
+    "actions/setup-python": "v5",
+    "actions/upload-artifact": "v4",
+    "pulumi/actions": "v6",
+    "aws-actions/configure-aws-credentials": "v4",
+}
+OIDC_ACTION = "aws-actions/configure-aws-credentials"
+PULUMI_ACTION = "pulumi/actions"
+# Every secret the pipeline needs; docs/operations.md explains how to create each one.
+SECRET_NAMES = {"PULUMI_ACCESS_TOKEN", "AWS_PREVIEW_ROLE_ARN_STAGING", "AWS_PREVIEW_ROLE_ARN_PROD",
+                "AWS_DEPLOY_ROLE_ARN"}
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / f"{name}.yml").read_text())
+
+
+def text(name: str) -> str:
+    return (WORKFLOWS / f"{name}.yml").read_text()
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    assert "on" not in workflow
+    return workflow[True]
+
+
+def steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(job_id, step) for job_id, job in workflow["jobs"].items() for step in job.get("steps", [])]
+
+
+def action(step: dict[str, Any]) -> str:
+    return step.get("uses", "").split("@")[0]
+
+
+def pulumi_runs(workflow: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(job, command, step) for every pulumi preview/up, through the action or the CLI."""
+    found = []
+    for job_id, step in steps(workflow):
+        if action(step) == PULUMI_ACTION and step.get("with", {}).get("command") in ("preview", "up"):
+            found.append((job_id, step["with"]["command"], step))
+        for command in re.findall(r"^\s*pulumi (up|preview)\b", step.get("run", ""), re.MULTILINE):
+            found.append((job_id, command, step))
+    return found
+
+
+@pytest.fixture(params=NAMES)
+def name(request) -> str:
+    return request.param
+
+
+# --- every workflow ----------------------------------------------------------------------------
+
+
+def test_workflow_files_are_exactly_the_four(name):
+    assert sorted(p.stem for p in WORKFLOWS.glob("*.y*ml")) == sorted(NAMES)
+    assert load(name)["jobs"]
+
+
+def test_actions_are_pinned_to_known_major_versions(name):
+    for _, step in steps(load(name)):
+        if "uses" not in step:
+            continue
+        repo, _, version = step["uses"].partition("@")
+        assert repo in PINNED, f"{name}: unexpected action {step['uses']}"
+        assert version == PINNED[repo], f"{name}: {repo} must be pinned to {PINNED[repo]}, not {version!r}"
+
+
+def test_python_is_312_and_install_is_make_install(name):
+    workflow = load(name)
+    for job_id, job in workflow["jobs"].items():
+        if "steps" not in job:
+            continue
+        setups = [s for s in job["steps"] if action(s) == "actions/setup-python"]
+        assert [s["with"]["python-version"] for s in setups] == ["3.12"], f"{name}.{job_id}"
+        runs = [s.get("run", "") for s in job["steps"]]
+        installs = [i for i, r in enumerate(runs) if r.startswith("make install")]
+        assert installs, f"{name}.{job_id} never runs make install"
+        work = [i for i, r in enumerate(runs) if "pulumi" in r or "make test" in r or "make lint" in r]
+        work += [i for i, s in enumerate(job["steps"])
+                 if action(s) == PULUMI_ACTION and "command" in s.get("with", {})]
+        assert all(i > installs[0] for i in work), f"{name}.{job_id}: install must come first"
+
+
+def test_permissions_are_least_privilege(name):
+    workflow = load(name)
+    assert isinstance(workflow.get("permissions"), dict), f"{name}: set top-level permissions explicitly"
+    uses_oidc = {job_id for job_id, step in steps(workflow) if action(step) == OIDC_ACTION}
+    for job_id, job in workflow["jobs"].items():
+        granted = {**workflow["permissions"], **job.get("permissions", {})}
+        assert "write-all" not in str(granted)
+        if job_id in uses_oidc:
+            assert granted.get("id-token") == "write", f"{name}.{job_id} needs id-token: write for OIDC"
+        else:
+            assert "id-token" not in granted, f"{name}.{job_id} does not use OIDC: no id-token"
+        assert set(granted) <= {"contents", "id-token", "pull-requests"}, f"{name}.{job_id}: {granted}"
+        assert granted.get("contents") == "read"
+
+
+def test_every_preview_and_up_runs_the_policy_pack(name):
+    for job_id, command, step in pulumi_runs(load(name)):
+        if "with" in step and action(step) == PULUMI_ACTION:
+            assert step["with"].get("policyPacks") == "policy", f"{name}.{job_id} {command}"
+        else:
+            for line in re.findall(r"^\s*pulumi (?:up|preview)\b.*$", step["run"], re.MULTILINE):
+                assert "--policy-pack policy" in line, f"{name}.{job_id}: {line.strip()}"
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file() and (ROOT / "policy" / "__main__.py").is_file()
+
+
+def test_secrets_are_only_referenced_by_name(name):
+    content = text(name)
+    assert "secrets[" not in content and "toJSON(secrets" not in content
+    assert "secrets: inherit" not in content
+    for expression in re.findall(r"\$\{\{(.*?)\}\}", content):
+        for reference in re.findall(r"secrets\.(\w+)", expression):
+            assert reference in SECRET_NAMES, f"{name}: undocumented secret {reference}"
+    # Never interpolated into a shell script (logs and injection): only into `with:` and `env:`.
+    for job_id, step in steps(load(name)):
+        assert "secrets." not in step.get("run", ""), f"{name}.{job_id}: secret used inside run:"
+
+
+LITERAL_CREDENTIALS = [
+    (r"AKIA[0-9A-Z]{16}", "AWS access key id"),
+    (r"aws-(access-key-id|secret-access-key|session-token)\s*:", "long-lived AWS key input"),
+    (r"-----BEGIN [A-Z ]*PRIVATE KEY-----", "private key"),
+    (r"\bpul-[0-9a-f]{40}\b", "Pulumi access token"),
+    (r"hooks\.slack\.com/services/", "Slack webhook"),
+    (r"\bxox[abps]-", "Slack token"),
+    (r"\bgh[pousr]_[A-Za-z0-9]{20,}", "GitHub token"),
+]
+
+
+def test_no_literal_credentials(name):
+    content = text(name)
+    for pattern, what in LITERAL_CREDENTIALS:
+        assert not re.search(pattern, content), f"{name}: literal {what}"
+    # Environment entries whose name says "credential" must come from an expression, never a literal.
+    workflow = load(name)
+    envs = [workflow.get("env", {})] + [job.get("env", {}) for job in workflow["jobs"].values()]
+    envs += [step.get("env", {}) for _, step in steps(workflow)]
+    for env in envs:
+        for key, value in env.items():
+            if re.search(r"TOKEN|SECRET|PASSWORD|PASSPHRASE|KEY", key):
+                assert str(value).startswith("${{"), f"{name}: {key} is a literal"
+
+
+# --- ci ----------------------------------------------------------------------------------------
+
+
+def test_ci_runs_lint_and_make_test_on_every_push_and_pull_request():
+    workflow = load("ci")
+    on = triggers(workflow)
+    assert "push" in on and "pull_request" in on
+    assert not (on["push"] or {}).get("branches") and not (on["pull_request"] or {}).get("branches")
+    runs = [step.get("run", "") for _, step in steps(workflow)]
+    assert "make test" in runs and "make lint" in runs
+    assert "workflow_call" in on  # deploy.yml reuses it as its gate
+
+
+# --- preview -----------------------------------------------------------------------------------
+
+
+def test_preview_runs_on_pull_requests_for_both_stacks_and_comments():
+    workflow = load("preview")
+    assert set(triggers(workflow)) == {"pull_request"}
+    assert workflow["permissions"] == {"id-token": "write", "contents": "read", "pull-requests": "write"}
+    (job,) = workflow["jobs"].values()
+    assert set(job["strategy"]["matrix"]["stack"]) == {"staging", "prod"}
+    (pulumi_step,) = [s for s in job["steps"] if action(s) == PULUMI_ACTION]
+    assert pulumi_step["with"]["command"] == "preview"
+    assert pulumi_step["with"]["comment-on-pr"] is True
+    assert pulumi_step["with"]["stack-name"].endswith("/${{ matrix.stack }}")
+    assert pulumi_step["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+
+
+def test_preview_assumes_a_role_by_oidc_before_pulumi_runs():
+    (job,) = load("preview")["jobs"].values()
+    kinds = [action(s) for s in job["steps"]]
+    assert kinds.index(OIDC_ACTION) < kinds.index(PULUMI_ACTION)
+    creds = job["steps"][kinds.index(OIDC_ACTION)]["with"]
+    assert set(creds) == {"role-to-assume", "role-session-name", "aws-region"}
+    assert "AWS_PREVIEW_ROLE_ARN_PROD" in creds["role-to-assume"]
+    assert "AWS_PREVIEW_ROLE_ARN_STAGING" in creds["role-to-assume"]
+
+
+# --- deploy ------------------------------------------------------------------------------------
+
+
+def _up_job(workflow, stack):
+    jobs = [(job_id, job) for job_id, job in workflow["jobs"].items()
+            for s in job.get("steps", []) if action(s) == PULUMI_ACTION
+            and s["with"].get("command") == "up" and s["with"]["stack-name"].endswith(f"/{stack}")]
+    assert len(jobs) == 1, f"exactly one up job for {stack}"
+    return jobs[0]
+
+
+def test_deploy_runs_on_push_to_main_only():
+    on = triggers(load("deploy"))
+    assert on == {"push": {"branches": ["main"]}}
+
+
+def test_deploy_order_is_tests_then_staging_then_approved_prod():
+    workflow = load("deploy")
+    staging_id, staging = _up_job(workflow, "staging")
+    _, prod = _up_job(workflow, "prod")
+    assert workflow["jobs"]["test"]["uses"] == "./.github/workflows/ci.yml"
+    assert staging["needs"] == "test"
+    assert prod["needs"] == staging_id
+    assert prod["environment"] == "production"  # required reviewers live on this environment
+    assert staging.get("environment") != "production"
+
+
+def test_deploys_of_one_stack_never_overlap_or_cancel():
+    workflow = load("deploy")
+    groups = []
+    for stack in ("staging", "prod"):
+        _, job = _up_job(workflow, stack)
+        assert stack in job["concurrency"]["group"]
+        assert job["concurrency"]["cancel-in-progress"] is False
+        groups.append(job["concurrency"]["group"])
+    assert len(set(groups)) == 2
+    assert "concurrency" not in workflow  # a workflow-wide group would serialise unrelated stacks
+
+
+def test_deploy_uses_oidc_role_per_environment():
+    workflow = load("deploy")
+    for stack in ("staging", "prod"):
+        _, job = _up_job(workflow, stack)
+        kinds = [action(s) for s in job["steps"]]
+        creds = job["steps"][kinds.index(OIDC_ACTION)]["with"]
+        assert creds["role-to-assume"] == "${{ secrets.AWS_DEPLOY_ROLE_ARN }}"
+        assert kinds.index(OIDC_ACTION) < kinds.index(PULUMI_ACTION)
+
+
+# --- integration -------------------------------------------------------------------------------
+
+
+def _integration_script() -> tuple[dict[str, Any], str]:
+    workflow = load("integration")
+    (job,) = workflow["jobs"].values()
+    return job, "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_integration_installs_the_cli_and_serves_moto_on_loopback():
+    job, script = _integration_script()
+    installs = [s for s in job["steps"] if action(s) == PULUMI_ACTION]
+    assert installs and all("command" not in s.get("with", {}) for s in installs)  # install only
+    assert re.search(r"moto_server -H 127\.0\.0\.1 -p", script)
+    assert "0.0.0.0" not in script
+
+
+def test_integration_runs_up_then_destroy_with_a_local_backend_and_no_oidc():
+    job, script = _integration_script()
+    up = script.index("pulumi up --stack")
+    destroy = script.index("pulumi destroy --stack")
+    assert script.index("moto_server") < up < destroy
+    assert "PULUMI_BACKEND_URL=file://" in script
+    assert "PULUMI_ACCESS_TOKEN" not in text("integration")
+    assert "id-token" not in str(load("integration")["permissions"])
+    stop = [s for s in job["steps"] if "moto.pid" in s.get("run", "") and "kill" in s["run"]]
+    assert stop and stop[0]["if"] == "always()"
+
+
+@pytest.mark.parametrize("setting", ["skipCredentialsValidation", "skipRequestingAccountId",
+                                     "skipMetadataApiCheck", "s3UsePathStyle"])
+def test_integration_sets_the_provider_skip_settings(setting):
+    _, script = _integration_script()
+    assert f"pulumi config set aws:{setting} true" in script
+
+
+def test_integration_points_every_used_service_at_moto():
+    _, script = _integration_script()
+    services = re.search(r"for service in ([a-z0-9 ]+); do", script).group(1).split()
+    assert {"cloudwatch", "events", "iam", "lambda", "logs", "secretsmanager", "sns", "sts"} <= set(services)
+    assert 'pulumi config set --path "aws:endpoints[0].$service" "http://127.0.0.1:$MOTO_PORT"' in script
+
+
+def test_integration_uses_staging_settings_without_esc_and_gateway_disabled():
+    _, script = _integration_script()
+    assert "Pulumi.staging.yaml" in script
+    assert "pulumi config set gatewayEnabled false" in script
+    assert re.search(r'pulumi config set --secret "\$key"', script)
+    secret_keys = re.search(r"for key in ([A-Za-z ]+); do", script).group(1).split()
+    assert {"gatewayAdminToken", "lambdaApiKey"} <= set(secret_keys)
+    # The ESC import is not copied: the merge only takes staging's `config:` block.
+    assert 'staging.get("config")' in script and '"environment"' not in script
