@@ -19,6 +19,9 @@ LAMBDA_CLOUD_API_URL = "LAMBDA_CLOUD_API_URL"  # default https://cloud.lambda.ai
 GPU_INSTANCE_TYPE = "GPU_INSTANCE_TYPE"        # e.g. gpu_1x_a10; empty = no dedicated GPU cost
 GPU_HOURLY_USD = "GPU_HOURLY_USD"              # fallback price when no API key is configured
 GPU_HOST_STARTED_AT = "GPU_HOST_STARTED_AT"    # ISO 8601; GPU hours are counted from here
+# The alarms' period in seconds (= the push interval, default 3600): every datapoint of a run is
+# stamped at the start of its period, so a retried run lands in the same period (Maximum unchanged).
+METRIC_PERIOD_SECONDS = "METRIC_PERIOD_SECONDS"
 
 REQUIRED = (METRIC_NAMESPACE, STACK_NAME, DAILY_BUDGET_USD, MONTHLY_BUDGET_USD, GATEWAY_URL,
             GATEWAY_TOKEN_SECRET_ARN)

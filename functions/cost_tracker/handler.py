@@ -1,0 +1,44 @@
+"""AWS Lambda entry point: `cost_tracker.handler.handler`, invoked hourly by EventBridge.
+
+Kept thin and cheap to import: settings are validated per invocation (a bad deploy fails loudly
+on its first run), while the secret cache, HTTP session and CloudWatch client live at module
+level so a warm container reuses them. requests and boto3 are imported on first use.
+Any failure propagates: the Lambda Errors metric and the heartbeat alarm must see it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from .run import Deps, default_deps, run_once
+from .settings import load_settings
+
+log = logging.getLogger("cost_tracker")
+log.setLevel(logging.INFO)
+
+_DEPS: Deps | None = None
+
+
+def _deps() -> Deps:
+    global _DEPS
+    if _DEPS is None:
+        _DEPS = default_deps()
+    return _DEPS
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Run once and return the report (the same figures as the log line)."""
+    deps = _deps()
+    try:
+        settings = load_settings(os.environ)
+        return run_once(settings, deps).report
+    except Exception as exc:
+        message = str(exc)
+        for secret in deps.secrets.values():
+            message = message.replace(secret, "***")
+        log.error(json.dumps({"event": "cost_tracker.failed", "error": type(exc).__name__,
+                              "message": message}))
+        raise

@@ -1,0 +1,171 @@
+"""One tracker run, shared by the Lambda handler and the local CLI.
+
+Order matters for the failure rules: every read (secrets, both summaries, GPU price) and every
+calculation happens before the first PutMetricData, so any failure raises with nothing pushed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from llm_shared.money import pico_to_usd
+from llm_shared.periods import Period
+from llm_shared.usage_schema import UsageSummary
+
+from .figures import Figures, calendar_periods, compute_figures, run_timestamp
+from .gpu import resolve_price
+from .metrics import build_metric_data, push
+from .secrets import SecretCache
+from .settings import Settings
+from .usage import DEFAULT_TIMEOUT, UsageReadError, fetch_summary
+
+log = logging.getLogger("cost_tracker")
+
+
+class InconsistentUsageError(UsageReadError):
+    """The day's spend exceeds the month's: the two reads disagree, so neither can be trusted."""
+
+
+@dataclass
+class Deps:
+    """What a run talks to; the handler keeps one per warm container, tests build their own."""
+
+    secrets: SecretCache
+    session_factory: Callable[[], Any]
+    cloudwatch_factory: Callable[[], Any]
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    _session: Any = field(default=None, repr=False)
+    _cloudwatch: Any = field(default=None, repr=False)
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = self.session_factory()
+        return self._session
+
+    @property
+    def cloudwatch(self) -> Any:
+        if self._cloudwatch is None:
+            self._cloudwatch = self.cloudwatch_factory()
+        return self._cloudwatch
+
+
+def default_session() -> Any:
+    from llm_shared.http import build_session  # deferred: requests costs ~130 ms to import
+
+    return build_session()
+
+
+def default_cloudwatch() -> Any:
+    import boto3
+
+    return boto3.client("cloudwatch")
+
+
+def default_deps() -> Deps:
+    return Deps(SecretCache(), default_session, default_cloudwatch)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    figures: Figures
+    day: UsageSummary
+    month: UsageSummary
+    report: dict[str, Any]
+
+
+def _usd(pico: int) -> str:
+    return str(pico_to_usd(pico))
+
+
+def _read_usage(settings: Settings, deps: Deps, day_period: Period,
+                month_period: Period) -> tuple[UsageSummary, UsageSummary]:
+    for attempt in (1, 2):
+        token = deps.secrets.get(settings.gateway_token_secret)
+        try:
+            day = fetch_summary(deps.session, settings.gateway_url, token, day_period, timeout=deps.timeout)
+            month = fetch_summary(deps.session, settings.gateway_url, token, month_period,
+                                  timeout=deps.timeout)
+            break
+        except UsageReadError as exc:
+            # A warm container may hold a token rotated since: refetch it once, then give up.
+            if attempt == 2 or exc.status not in (401, 403):
+                raise
+            deps.secrets.forget(settings.gateway_token_secret)
+    if day.total_cost_pico > month.total_cost_pico:
+        raise InconsistentUsageError(
+            f"usage summaries disagree: the day's cost {day.total_cost_pico} pUSD exceeds the month's "
+            f"{month.total_cost_pico} pUSD")
+    return day, month
+
+
+def build_report(settings: Settings, figures: Figures, *, metric_timestamp: datetime,
+                 datums: int, calls: list[int], pushed: bool) -> dict[str, Any]:
+    """The figures as one JSON-ready dict: logged, returned by the handler, printed by the CLI."""
+    price = figures.gpu_price
+    day, month = figures.statuses["day"], figures.statuses["month"]
+    return {
+        "event": "cost_tracker.run",
+        "stack": settings.stack,
+        "namespace": settings.namespace,
+        "time_zone": settings.time_zone,
+        "run_at": figures.now.isoformat(),
+        "metric_timestamp": metric_timestamp.isoformat(),
+        "status": figures.worst_status,
+        "day": {"start": figures.day.start.isoformat(), "end": figures.day.end.isoformat(), **day.as_dict()},
+        "month": {"start": figures.month.start.isoformat(), "end": figures.month.end.isoformat(),
+                  **month.as_dict()},
+        "forecast": {"monthly_usd": _usd(figures.forecast_pico), "status": figures.forecast_status,
+                     "days_left": round(figures.seconds_left_in_month / 86_400, 4)},
+        "serverless": {"day_usd": _usd(figures.serverless_day_pico),
+                       "month_usd": _usd(figures.serverless_month_pico)},
+        "gpu": {
+            "instance_type": settings.gpu_instance_type,
+            "hourly_usd": _usd(price.pico_per_hour) if price else None,
+            "price_source": price.source if price else None,
+            "day_usd": _usd(figures.gpu_day_pico),
+            "month_usd": _usd(figures.gpu_month_pico),
+            "token_value_day_usd": _usd(figures.gpu_token_value_day_pico),
+        },
+        "requests_day": sum(b.requests for b in figures.backends),
+        "tokens_day": sum(b.tokens for b in figures.backends),
+        "models_day": len(figures.models),
+        "metrics": {"datums": datums, "calls": len(calls), "datums_per_call": calls, "pushed": pushed},
+    }
+
+
+def run_once(settings: Settings, deps: Deps, *, now: datetime | None = None,
+             dry_run: bool = False) -> RunResult:
+    """Read, compute, push (unless dry_run), log one JSON line; raise on any failure."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    day_period, month_period = calendar_periods(now, settings.zone)
+    day, month = _read_usage(settings, deps, day_period, month_period)
+    api_key = deps.secrets.get(settings.lambda_api_key_secret) if (
+        settings.lambda_api_key_secret and settings.gpu_configured) else None
+    price = resolve_price(instance_type=settings.gpu_instance_type, configured_pico=settings.gpu_hourly_pico,
+                          api_key=api_key, api_url=settings.lambda_api_url, session=deps.session,
+                          timeout=deps.timeout)
+    figures = compute_figures(now=now, day=day, month=month, day_period=day_period,
+                              month_period=month_period, gpu_price=price,
+                              gpu_started_at=settings.gpu_started_at, budgets=settings.budgets,
+                              thresholds=settings.thresholds)
+    stamp = run_timestamp(now, settings.metric_period_seconds)
+    data = build_metric_data(figures, settings.stack, stamp)
+    calls = [] if dry_run else push(deps.cloudwatch, settings.namespace, data)
+    report = build_report(settings, figures, metric_timestamp=stamp, datums=len(data), calls=calls,
+                          pushed=not dry_run)
+    log_line(report, deps.secrets)
+    return RunResult(figures, day, month, report)
+
+
+def log_line(record: dict[str, Any], secrets: SecretCache) -> None:
+    """One structured JSON line; secret values are redacted even if one slipped into a field."""
+    line = json.dumps(record, sort_keys=True, default=str)
+    for secret in secrets.values():
+        line = line.replace(secret, "***")
+    log.info(line)

@@ -1,0 +1,57 @@
+"""Read the gateway's usage summary for one calendar period and validate it strictly.
+
+Anything short of a well-formed payload for exactly the period asked raises UsageReadError: a
+cost guard that pushed zero (or half a day) on a bad read would tell the alarms all is well.
+Transient failures (connection errors, 408/429/5xx) are retried by the shared session first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_shared.periods import Period
+from llm_shared.usage_schema import UsageSummary, UsageSummaryError, parse_summary
+
+SUMMARY_PATH = "/v1/usage/summary"
+DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds; two reads must fit a 60 s Lambda
+_SNIPPET = 200
+
+
+class UsageReadError(RuntimeError):
+    """The usage summary could not be read or failed validation; the message says why."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def fetch_summary(session: Any, base_url: str, token: str, period: Period, *,
+                  timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> UsageSummary:
+    """GET the summary for `period` (its name and UTC bounds) and return it validated."""
+    import requests  # deferred with the session that needs it
+
+    from llm_shared.client import redact
+
+    url = f"{base_url}{SUMMARY_PATH}"
+    where = f"gateway usage summary {SUMMARY_PATH}?period={period.name}"
+    try:
+        response = session.get(url, params={"period": period.name}, timeout=timeout,
+                               headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+    except requests.Timeout:
+        raise UsageReadError(f"{where}: timed out after {timeout[1]} s") from None
+    except requests.RequestException as exc:
+        raise UsageReadError(f"{where}: unreachable at {base_url} ({type(exc).__name__})") from None
+    if response.status_code != 200:
+        body = redact(response.text, token)[:_SNIPPET]
+        hint = " (the gateway rejected the admin token)" if response.status_code in (401, 403) else ""
+        raise UsageReadError(f"{where}: HTTP {response.status_code}{hint}: {body}", response.status_code)
+    try:
+        payload = response.json()
+    except ValueError:
+        body = redact(response.text, token)[:_SNIPPET]
+        raise UsageReadError(f"{where}: response is not JSON: {body!r}") from None
+    try:
+        return parse_summary(payload, expect_period=period.name, expect_start=period.start,
+                             expect_end=period.end)
+    except UsageSummaryError as exc:
+        raise UsageReadError(f"{where}: {exc}") from None

@@ -1,0 +1,169 @@
+"""One tracker run end to end: moto CloudWatch and Secrets Manager, the gateway stand-in over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from cost_tracker import env_names as env
+from cost_tracker.run import run_once
+from cost_tracker.settings import load_settings
+from llm_shared import metrics_contract as mc
+from llm_shared.money import pico_to_float, usd_to_pico
+
+from .conftest import LARGE, MEDIUM, NOW, SMALL, add_usage, make_deps, make_env, stack_metric
+
+EARLIER_THIS_MONTH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LAST_MONTH = datetime(2026, 2, 28, 23, 59, tzinfo=UTC)
+
+
+def _all_metrics(aws, namespace="LLMCostGovernance/test"):
+    metrics, token = [], None
+    while True:
+        page = aws.cloudwatch.list_metrics(Namespace=namespace, **({"NextToken": token} if token else {}))
+        metrics += page["Metrics"]
+        token = page.get("NextToken")
+        if not token:
+            return metrics
+
+
+def test_metrics_land_with_values_units_and_exact_dimensions(aws, ledger, gateway):
+    today = add_usage(ledger, NOW - timedelta(hours=2), SMALL, count=3)
+    today += add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, count=2, complexity="low")
+    gpu_value = add_usage(ledger, NOW - timedelta(minutes=5), MEDIUM, "gpu")  # host paid by the hour
+    earlier = add_usage(ledger, EARLIER_THIS_MONTH, LARGE, prompt=20_000, completion=4_000)
+    add_usage(ledger, LAST_MONTH, LARGE, prompt=900_000)  # outside the month: must not count
+
+    settings = load_settings(make_env(aws, gateway.url))
+    result = run_once(settings, make_deps(aws), now=NOW)
+
+    month = today + earlier
+    # Half of March has elapsed at NOW, so the token forecast is exactly twice the month so far.
+    expected = {mc.DAILY_COST: today, mc.MONTHLY_COST: month, mc.FORECAST_MONTHLY_COST: 2 * month}
+    for name, pico in expected.items():
+        points = stack_metric(aws, name)
+        assert len(points) == 1, name
+        assert points[0]["Maximum"] == pytest.approx(pico_to_float(pico), rel=1e-12), name
+        assert points[0]["Unit"] == mc.COST_UNIT
+    percent = stack_metric(aws, mc.DAILY_BUDGET_USED)[0]
+    assert percent["Maximum"] == pytest.approx(today / usd_to_pico("50") * 100)
+    assert percent["Unit"] == mc.PERCENT_UNIT
+
+    dims_by_name: dict[str, list[list[dict[str, str]]]] = {}
+    for metric in _all_metrics(aws):
+        dims_by_name.setdefault(metric["MetricName"], []).append(metric["Dimensions"])
+    for name in mc.ALARMED_METRICS:  # exactly [Stack], never a superset the alarm would miss
+        assert dims_by_name[name] == [mc.stack_dimensions("staging")]
+    for name, names in mc.BREAKDOWN_DIMENSIONS.items():
+        assert {tuple(d["Name"] for d in dims) for dims in dims_by_name[name]} == {names}
+    models = {d[1]["Value"] for d in dims_by_name[mc.MODEL_DAILY_COST]}
+    assert models == {SMALL, MEDIUM}  # today's models only
+
+    report = result.report
+    assert report["day"]["spent_usd"] == str(Decimal(today) / 10**12)
+    assert report["gpu"]["token_value_day_usd"] == str(Decimal(gpu_value) / 10**12)
+    assert report["requests_day"] == 6
+    assert report["metrics"] == {"datums": 5 + 4 + 2 * 2, "calls": 1, "datums_per_call": [13],
+                                 "pushed": True}
+
+
+def _breakdown(aws, name, dim, value):
+    return aws.cloudwatch.get_metric_statistics(
+        Namespace="LLMCostGovernance/test", MetricName=name,
+        Dimensions=[{"Name": "Stack", "Value": "staging"}, {"Name": dim, "Value": value}],
+        StartTime=NOW - timedelta(hours=1), EndTime=NOW + timedelta(hours=1), Period=3600,
+        Statistics=["Maximum"])["Datapoints"][0]["Maximum"]
+
+
+def test_breakdowns_split_serverless_spend_and_gpu_hours(aws, ledger, gateway):
+    small = add_usage(ledger, NOW - timedelta(hours=1), SMALL, prompt=10_000, completion=2_000)
+    add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, "gpu", prompt=7_000, completion=3_000)
+    settings = load_settings(make_env(aws, gateway.url, **{
+        env.GPU_INSTANCE_TYPE: "gpu_1x_a10", env.GPU_HOURLY_USD: "0.75",
+        env.GPU_HOST_STARTED_AT: "2026-03-16T06:00:00+00:00"}))
+    run_once(settings, make_deps(aws), now=NOW)
+
+    gpu_day = usd_to_pico("0.75") * 6  # six hours since the host started today
+    assert _breakdown(aws, mc.BACKEND_DAILY_COST, "Backend", "gpu") == pytest.approx(pico_to_float(gpu_day))
+    serverless = _breakdown(aws, mc.BACKEND_DAILY_COST, "Backend", "serverless")
+    assert serverless == pytest.approx(pico_to_float(small))
+    assert _breakdown(aws, mc.DAILY_REQUESTS, "Backend", "gpu") == 1
+    assert _breakdown(aws, mc.DAILY_TOKENS, "Model", MEDIUM) == 10_000
+    assert _breakdown(aws, mc.MODEL_DAILY_COST, "Model", MEDIUM) == 0  # GPU tokens cost nothing extra
+    assert stack_metric(aws, mc.DAILY_COST)[0]["Maximum"] == pytest.approx(pico_to_float(small + gpu_day))
+
+
+# Every alarm the program defines: (metric, budget variable, threshold variable). The BudgetAlarms
+# component builds them the same way: threshold = budget x percent / 100, statistic Maximum,
+# period = push interval, comparison >= threshold, dimensions exactly [Stack].
+ALARMS = {
+    "daily-warning": (mc.DAILY_COST, env.DAILY_BUDGET_USD, env.WARNING_THRESHOLD_PERCENT),
+    "daily-critical": (mc.DAILY_COST, env.DAILY_BUDGET_USD, env.CRITICAL_THRESHOLD_PERCENT),
+    "monthly-warning": (mc.MONTHLY_COST, env.MONTHLY_BUDGET_USD, env.WARNING_THRESHOLD_PERCENT),
+    "monthly-critical": (mc.MONTHLY_COST, env.MONTHLY_BUDGET_USD, env.CRITICAL_THRESHOLD_PERCENT),
+    "forecast": (mc.FORECAST_MONTHLY_COST, env.MONTHLY_BUDGET_USD, env.CRITICAL_THRESHOLD_PERCENT),
+}
+
+
+def _firing(aws, environ) -> set[str]:
+    fired = set()
+    for alarm, (metric, budget, percent) in ALARMS.items():
+        threshold = Decimal(environ[budget]) * Decimal(environ[percent]) / 100
+        points = stack_metric(aws, metric, stat="Maximum", period=3600)
+        assert len(points) == 1, alarm
+        if Decimal(repr(points[0]["Maximum"])) >= threshold:
+            fired.add(alarm)
+    return fired
+
+
+@pytest.mark.parametrize(("where", "percent", "expected"), [
+    ("day", 79, set()),
+    ("day", 80, {"daily-warning"}),
+    ("day", 100, {"daily-warning", "daily-critical"}),
+    ("month", 79, {"forecast"}),  # 790 spent by mid-month projects 1580
+    ("month", 80, {"monthly-warning", "forecast"}),
+    ("month", 100, {"monthly-warning", "monthly-critical", "forecast"}),
+    ("forecast", 79, set()),
+    ("forecast", 80, set()),  # the forecast alarm is at 100 % of the monthly budget
+    ("forecast", 100, {"forecast"}),
+])
+def test_each_alarm_fires_exactly_at_its_threshold(aws, ledger, gateway, where, percent, expected):
+    environ = make_env(aws, gateway.url)
+    if where == "day":  # today's spend = percent of the daily budget
+        add_usage(ledger, NOW - timedelta(hours=3), SMALL, cost_pico=usd_to_pico("50") * percent // 100)
+    elif where == "month":  # earlier this month: percent of the monthly budget, nothing today
+        add_usage(ledger, EARLIER_THIS_MONTH, SMALL, cost_pico=usd_to_pico("1000") * percent // 100)
+    else:  # half the month gone: half of (percent x monthly budget) projects exactly percent
+        add_usage(ledger, EARLIER_THIS_MONTH, SMALL, cost_pico=usd_to_pico("500") * percent // 100)
+    run_once(load_settings(environ), make_deps(aws), now=NOW)
+    assert _firing(aws, environ) == expected
+
+
+def test_a_duplicate_invocation_leaves_maximum_unchanged(aws, ledger, gateway):
+    add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, count=4)
+    settings = load_settings(make_env(aws, gateway.url))
+    deps = make_deps(aws)
+    run_once(settings, deps, now=NOW)
+    first = {name: stack_metric(aws, name)[0]["Maximum"] for name in mc.ALARMED_METRICS}
+    run_once(settings, deps, now=NOW + timedelta(minutes=7))  # EventBridge retry, same hour
+    for name in mc.ALARMED_METRICS:
+        points = stack_metric(aws, name, stat="SampleCount")
+        assert points[0]["SampleCount"] == 2
+        assert stack_metric(aws, name)[0]["Maximum"] == first[name]
+    assert len(stack_metric(aws, mc.DAILY_COST)) == 1  # same period, one datapoint
+
+
+def test_dry_run_computes_everything_and_pushes_nothing(aws, ledger, gateway):
+    add_usage(ledger, NOW - timedelta(hours=1), SMALL)
+    result = run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW, dry_run=True)
+    assert result.report["metrics"]["pushed"] is False
+    assert result.report["metrics"]["calls"] == 0
+    assert _all_metrics(aws) == []
+
+
+def test_the_period_asked_is_sent_with_the_admin_token(aws, ledger, gateway):
+    run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+    assert [r["query"]["period"] for r in gateway.requests] == [["day"], ["month"]]
+    assert {r["authorization"] for r in gateway.requests} == {"Bearer gw-admin-7f3c9a1e5b2d4c6f8a0b"}
