@@ -1,0 +1,174 @@
+"""Gateway settings from the environment, validated once at start.
+
+Every problem names the variable and what is allowed; secret values are never echoed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from llm_shared.budget import Budgets, Thresholds
+from llm_shared.catalog import Catalog, default_catalog, load_catalog
+from llm_shared.errors import ConfigError
+from llm_shared.periods import parse_zone
+from llm_shared.routing import DEFAULT_SERVERLESS_RATIO
+
+from . import env_names as names
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_DAILY_BUDGET_USD = "50"
+DEFAULT_MONTHLY_BUDGET_USD = "1000"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """Everything the gateway needs; build with `from_env` (or directly in tests)."""
+
+    client_tokens: tuple[str, ...] = field(repr=False)
+    admin_token: str = field(repr=False)
+    serverless_base_url: str
+    gpu_base_url: str
+    serverless_api_key: str = field(default="", repr=False)
+    gpu_model_map: Mapping[str, str] = field(default_factory=dict)
+    serverless_ratio: float = DEFAULT_SERVERLESS_RATIO
+    budgets: Budgets = field(default_factory=lambda: Budgets.from_usd(DEFAULT_DAILY_BUDGET_USD,
+                                                                       DEFAULT_MONTHLY_BUDGET_USD))
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    time_zone: str = "UTC"
+    ledger_path: str = "gateway-ledger.sqlite3"
+    catalog: Catalog = field(default_factory=default_catalog)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    host: str = "127.0.0.1"
+    port: int = 8080
+    upstream_timeout_s: float = 60.0
+    upstream_connect_timeout_s: float = 3.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
+        env = os.environ if env is None else env
+        catalog_path = _get(env, names.CATALOG_PATH)
+        catalog = load_catalog(catalog_path) if catalog_path else default_catalog()
+        time_zone = _get(env, names.TIME_ZONE) or "UTC"
+        try:
+            parse_zone(time_zone)
+        except ConfigError as exc:
+            raise ConfigError(f"{names.TIME_ZONE}: {exc}") from None
+        try:
+            budgets = Budgets.from_usd(_decimal(env, names.DAILY_BUDGET_USD, DEFAULT_DAILY_BUDGET_USD),
+                                       _decimal(env, names.MONTHLY_BUDGET_USD, DEFAULT_MONTHLY_BUDGET_USD))
+        except ConfigError as exc:
+            raise ConfigError(f"{names.DAILY_BUDGET_USD}/{names.MONTHLY_BUDGET_USD}: {exc}") from None
+        try:
+            thresholds = Thresholds(_decimal(env, names.WARNING_THRESHOLD_PERCENT, "80"),
+                                    _decimal(env, names.CRITICAL_THRESHOLD_PERCENT, "100"))
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{names.WARNING_THRESHOLD_PERCENT}/{names.CRITICAL_THRESHOLD_PERCENT}: {exc}") from None
+        client_tokens = _tokens(env)
+        admin = _get(env, names.ADMIN_TOKEN)
+        if not admin:
+            raise ConfigError(f"{names.ADMIN_TOKEN} is required (the cost tracker's bearer token)")
+        _check_token(names.ADMIN_TOKEN, admin)
+        if admin in client_tokens:
+            raise ConfigError(f"{names.ADMIN_TOKEN} must differ from every {names.CLIENT_TOKENS} entry")
+        return cls(
+            client_tokens=client_tokens,
+            admin_token=admin,
+            serverless_base_url=_url(env, names.SERVERLESS_BASE_URL),
+            gpu_base_url=_url(env, names.GPU_BASE_URL),
+            serverless_api_key=_get(env, names.SERVERLESS_API_KEY),
+            gpu_model_map=_model_map(env, catalog),
+            serverless_ratio=float(_number(env, names.SERVERLESS_RATIO, str(DEFAULT_SERVERLESS_RATIO),
+                                           low=Decimal(0), high=Decimal(1))),
+            budgets=budgets,
+            thresholds=thresholds,
+            time_zone=time_zone,
+            ledger_path=_get(env, names.LEDGER_PATH) or "gateway-ledger.sqlite3",
+            catalog=catalog,
+            max_body_bytes=int(_number(env, names.MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES),
+                                       low=Decimal(1024), high=Decimal(64 * 1024 * 1024), integer=True)),
+            host=_get(env, names.HOST) or "127.0.0.1",
+            port=int(_number(env, names.PORT, "8080", low=Decimal(1), high=Decimal(65535), integer=True)),
+            upstream_timeout_s=float(_number(env, names.UPSTREAM_TIMEOUT_SECONDS, "60",
+                                             low=Decimal("0.01"), high=Decimal(3600))),
+            upstream_connect_timeout_s=float(_number(env, names.UPSTREAM_CONNECT_TIMEOUT_SECONDS, "3",
+                                                     low=Decimal("0.01"), high=Decimal(120))),
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a log line or an error body."""
+        return tuple(s for s in (*self.client_tokens, self.admin_token, self.serverless_api_key) if s)
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or "").strip()
+
+
+def _decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    return _number(env, name, default, low=None, high=None)
+
+
+def _number(env: Mapping[str, str], name: str, default: str, *, low: Decimal | None, high: Decimal | None,
+            integer: bool = False) -> Decimal:
+    raw = _get(env, name) or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if not value.is_finite():
+        raise ConfigError(f"{name}: {raw!r} is not a finite number")
+    if integer and value != value.to_integral_value():
+        raise ConfigError(f"{name}: {raw!r} must be a whole number")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{name}: {raw!r} must be between {low} and {high}")
+    return value
+
+
+def _check_token(name: str, token: str) -> None:
+    if len(token) < 16 or any(c.isspace() for c in token) or not token.isprintable():
+        raise ConfigError(f"{name}: each token must be at least 16 printable characters without spaces")
+
+
+def _tokens(env: Mapping[str, str]) -> tuple[str, ...]:
+    tokens = tuple(t.strip() for t in _get(env, names.CLIENT_TOKENS).split(",") if t.strip())
+    if not tokens:
+        raise ConfigError(f"{names.CLIENT_TOKENS} is required: one or more comma-separated bearer tokens")
+    for token in tokens:
+        _check_token(names.CLIENT_TOKENS, token)
+    return tokens
+
+
+def _url(env: Mapping[str, str], name: str) -> str:
+    raw = _get(env, name)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}: an http(s) base URL such as http://127.0.0.1:8000/v1 is required, "
+                          f"got {raw!r}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{name}: the base URL must not carry credentials, a query or a fragment")
+    return raw.rstrip("/")
+
+
+def _model_map(env: Mapping[str, str], catalog: Catalog) -> dict[str, str]:
+    raw = _get(env, names.GPU_MODEL_MAP)
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{names.GPU_MODEL_MAP}: invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{names.GPU_MODEL_MAP}: expected a JSON object of catalog id -> GPU model name")
+    for key, value in data.items():
+        if key not in catalog:
+            raise ConfigError(f"{names.GPU_MODEL_MAP}: {key!r} is not a catalog model "
+                              f"(known: {', '.join(catalog.ids)})")
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{names.GPU_MODEL_MAP}: the GPU model name for {key!r} must be a "
+                              "non-empty string")
+    return data

@@ -1,0 +1,67 @@
+"""Prometheus metrics of the gateway, in their own registry (several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from llm_shared.ledger import UsageRecord
+from llm_shared.money import pico_to_float
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST.encode()
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class GatewayMetrics:
+    """Counters per backend/model/status, tokens, cost, latency and budget use."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter("gateway_requests", "Finished chat requests",
+                                ["backend", "model", "status"], registry=r)
+        self.tokens = Counter("gateway_tokens", "Tokens billed", ["backend", "model", "kind"], registry=r)
+        self.cost = Counter("gateway_cost_usd", "Cost of finished requests in USD", ["backend", "model"],
+                            registry=r)
+        self.latency = Histogram("gateway_request_latency_seconds", "Time from request to last byte",
+                                 ["backend"], buckets=LATENCY_BUCKETS, registry=r)
+        self.fallbacks = Counter("gateway_fallbacks", "Requests retried on the other backend",
+                                 ["from_backend", "reason"], registry=r)
+        self.refusals = Counter("gateway_budget_refusals", "Requests refused with budget_exceeded",
+                                registry=r)
+        self.downgrades = Counter("gateway_budget_downgrades", "auto requests sent to the cheapest model",
+                                  registry=r)
+        self.rejected = Counter("gateway_rejected_requests", "Requests refused before routing",
+                                ["status"], registry=r)
+        self.budget_used = Gauge("gateway_budget_used_ratio", "Spend over budget per period", ["period"],
+                                 registry=r)
+        self.ledger_pending = Gauge("gateway_ledger_pending_records", "Records not yet written", registry=r)
+        self._children: dict[tuple[str, str, str], tuple] = {}
+
+    def observe(self, record: UsageRecord) -> None:
+        key = (record.backend, record.model, record.status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(*key),
+                self.tokens.labels(record.backend, record.model, "prompt"),
+                self.tokens.labels(record.backend, record.model, "completion"),
+                self.cost.labels(record.backend, record.model),
+                self.latency.labels(record.backend),
+            )
+            self._children[key] = children
+        requests, prompt, completion, cost, latency = children
+        requests.inc()
+        if record.prompt_tokens:
+            prompt.inc(record.prompt_tokens)
+        if record.completion_tokens:
+            completion.inc(record.completion_tokens)
+        if record.cost_pico:
+            cost.inc(pico_to_float(record.cost_pico))
+        latency.observe(record.latency_ms / 1000)
+
+    def render(self, budget_used: dict[str, float], ledger_pending: int) -> bytes:
+        for period, ratio in budget_used.items():
+            self.budget_used.labels(period).set(ratio)
+        self.ledger_pending.set(ledger_pending)
+        return generate_latest(self.registry)

@@ -1,0 +1,85 @@
+"""Server-sent-event pass-through with metering.
+
+Forwards every complete line as soon as it arrives (no buffering beyond a partial line), reads
+the usage chunk the upstream sends at the end, and counts streamed text so usage can be
+estimated when the upstream sends none or the client leaves early.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .token_estimates import estimate_text_tokens_from_chars
+
+_DATA = b"data:"
+
+
+def _usage_counts(usage: Any) -> tuple[int, int] | None:
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    for value in (prompt, completion):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return None
+    return prompt, completion  # type: ignore[return-value]
+
+
+class StreamMeter:
+    """Feed upstream bytes in, get the bytes to forward out; `usage` once the upstream sent it."""
+
+    def __init__(self, forward_usage_chunk: bool) -> None:
+        self._forward_usage_chunk = forward_usage_chunk
+        self._pending = b""
+        self.usage: tuple[int, int] | None = None
+        self.text_chars = 0
+        self.events = 0
+
+    def feed(self, data: bytes) -> bytes:
+        buffer = self._pending + data if self._pending else data
+        cut = buffer.rfind(b"\n")
+        if cut < 0:
+            self._pending = buffer
+            return b""
+        complete, self._pending = buffer[: cut + 1], buffer[cut + 1:]
+        if self._forward_usage_chunk and b'"usage"' not in complete and b'"content"' not in complete:
+            return complete
+        kept = [line for line in complete.split(b"\n") if self._keep(line)]
+        return b"\n".join(kept)
+
+    def finish(self) -> bytes:
+        """Whatever partial line is left when the upstream ends."""
+        rest, self._pending = self._pending, b""
+        return rest if self._keep(rest) else b""
+
+    def _keep(self, line: bytes) -> bool:
+        if not line.startswith(_DATA):
+            return True
+        payload = line[5:].strip()
+        if not payload or payload == b"[DONE]":
+            return True
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return True
+        if not isinstance(event, dict):
+            return True
+        self.events += 1
+        choices = event.get("choices")
+        if isinstance(choices, list):
+            for choice in choices:
+                delta = choice.get("delta") if isinstance(choice, dict) else None
+                if isinstance(delta, dict):
+                    content = delta.get("content")
+                    if isinstance(content, str):
+                        self.text_chars += len(content)
+        counts = _usage_counts(event.get("usage"))
+        if counts is not None:
+            self.usage = counts
+            return self._forward_usage_chunk or bool(choices)
+        return True
+
+    def estimated_completion_tokens(self) -> int:
+        """Tokens streamed so far, estimated from the text length."""
+        return estimate_text_tokens_from_chars(self.text_chars)

@@ -1,0 +1,50 @@
+"""Token counts the gateway needs before (or without) the upstream's own count.
+
+`prompt_upper_bound` must never be below what the upstream will bill, because reservations are
+made from it: byte-level BPE tokenizers emit at most one token per UTF-8 byte, plus the chat
+template's few tokens per message. `estimate_text_tokens` is the usual ~4 characters per token,
+used only when an upstream reports no usage (the ledger row is then marked estimated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+TEMPLATE_TOKENS_PER_MESSAGE = 8
+TEMPLATE_TOKENS_PER_REQUEST = 8
+
+
+def _parts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)]
+    return []
+
+
+def prompt_upper_bound(messages: list[Mapping[str, Any]]) -> int:
+    """At least as many tokens as any byte-level tokenizer makes of these messages."""
+    total = TEMPLATE_TOKENS_PER_REQUEST
+    for message in messages:
+        total += TEMPLATE_TOKENS_PER_MESSAGE
+        for text in _parts(message.get("content")):
+            total += len(text.encode("utf-8"))
+    return total
+
+
+def estimate_text_tokens_from_chars(chars: int) -> int:
+    """A typical count for text of this length (about 4 characters a token), >= 1 when non-empty."""
+    return (chars + 3) // 4
+
+
+def estimate_text_tokens(text: str) -> int:
+    return estimate_text_tokens_from_chars(len(text))
+
+
+def estimate_prompt_tokens(messages: list[Mapping[str, Any]]) -> int:
+    """A typical prompt count; never 0, so an estimated request never costs nothing."""
+    total = 3
+    for message in messages:
+        total += 3 + sum(estimate_text_tokens(t) for t in _parts(message.get("content")))
+    return total

@@ -1,0 +1,69 @@
+"""GET /v1/usage/summary: the ledger's per-model/backend figures for a calendar period.
+
+The payload is `llm_shared.usage_schema.build_summary`, so the cost tracker's `parse_summary`
+reads exactly what is written here. `period=day|month` uses the calendar bounds of
+`llm_shared.periods` in the configured time zone; explicit `start`/`end` give a custom window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import parse_qs
+
+from llm_shared.ledger import Ledger
+from llm_shared.periods import PERIODS, period
+from llm_shared.usage_schema import build_summary
+
+from .openai_errors import bad_request
+
+MAX_CUSTOM_DAYS = 366
+
+
+def _moment(raw: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise bad_request(f"{name} must be an ISO 8601 timestamp with an offset, e.g. "
+                          f"2026-01-01T00:00:00+00:00, got {raw!r}", name, "invalid_value") from None
+    if moment.tzinfo is None:
+        raise bad_request(f"{name} needs a UTC offset (e.g. +00:00 or Z), got {raw!r}", name, "invalid_value")
+    return moment
+
+
+def summary_window(query_string: bytes, now: datetime, time_zone: str) -> tuple[str, datetime, datetime]:
+    """(period name, start, end) from the query: period=day|month, or start and end."""
+    try:
+        query = parse_qs(query_string.decode("latin-1"), strict_parsing=False)
+    except ValueError:
+        raise bad_request("the query string cannot be parsed", None, "invalid_value") from None
+    unknown = sorted(set(query) - {"period", "start", "end"})
+    if unknown:
+        raise bad_request(f"unknown query parameter(s): {', '.join(unknown)}; use period, or start and end",
+                          unknown[0], "invalid_value")
+    if "start" in query or "end" in query:
+        if "period" in query:
+            raise bad_request("give either period or start and end, not both", "period", "invalid_value")
+        if "start" not in query or "end" not in query:
+            missing = "end" if "start" in query else "start"
+            raise bad_request(f"{missing} is required together with {'start' if missing == 'end' else 'end'}",
+                              missing, "missing_field")
+        start, end = _moment(query["start"][-1], "start"), _moment(query["end"][-1], "end")
+        if end <= start:
+            raise bad_request("end must be after start", "end", "invalid_value")
+        if (end - start).days > MAX_CUSTOM_DAYS:
+            raise bad_request(f"the window may span at most {MAX_CUSTOM_DAYS} days", "end", "invalid_value")
+        return "custom", start, end
+    name = query.get("period", ["day"])[-1]
+    if name not in PERIODS:
+        raise bad_request(f"period must be one of {', '.join(PERIODS)}, got {name!r}", "period",
+                          "invalid_value")
+    bounds = period(name, now, time_zone)
+    return name, bounds.start, bounds.end
+
+
+def usage_summary(ledger: Ledger, name: str, start: datetime, end: datetime, time_zone: str,
+                  now: datetime) -> dict:
+    """The contract payload for [start, end) (runs SQL: call it off the event loop)."""
+    return build_summary(period=name, start=start, end=end, time_zone=time_zone, generated_at=now,
+                         rows=ledger.summary_rows(start, end),
+                         unique_users_total=ledger.unique_users(start, end))
