@@ -36,7 +36,7 @@ from .ledger_writer import DEFAULT_INTERVAL_S, LedgerWriter
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import GatewayMetrics
 from .openai_errors import GatewayError, bad_request
-from .sse import StreamMeter
+from .sse import StreamMeter, usage_counts
 from .token_estimates import estimate_prompt_tokens, estimate_text_tokens, prompt_upper_bound
 from .upstreams import TIMEOUT, Upstream, UpstreamFailure
 from .usage_summary import summary_window, usage_summary
@@ -329,7 +329,7 @@ class GatewayApp:
             await _respond_raw(send, status, payload, headers)
             return
         usage = body.get("usage") if body else None
-        counts = _counts(usage)
+        counts = usage_counts(usage)
         if counts is None:
             prompt = estimate_prompt_tokens(call.request.messages)
             completion = sum(estimate_text_tokens(_message_text(c)) for c in body.get("choices") or ())
@@ -427,16 +427,6 @@ class _Call:
         self.reservation = reservation
         self.downgraded = downgraded
         self.session_id = session_id
-
-
-def _counts(usage: Any) -> tuple[int, int] | None:
-    if not isinstance(usage, dict):
-        return None
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    for value in (prompt, completion):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            return None
-    return prompt, completion  # type: ignore[return-value]
 
 
 def _message_text(choice: Any) -> str:

@@ -16,7 +16,8 @@ from .token_estimates import estimate_text_tokens_from_chars
 _DATA = b"data:"
 
 
-def _usage_counts(usage: Any) -> tuple[int, int] | None:
+def usage_counts(usage: Any) -> tuple[int, int] | None:
+    """(prompt, completion) from an OpenAI usage object, or None when absent or malformed."""
     if not isinstance(usage, dict):
         return None
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -74,7 +75,7 @@ class StreamMeter:
                     content = delta.get("content")
                     if isinstance(content, str):
                         self.text_chars += len(content)
-        counts = _usage_counts(event.get("usage"))
+        counts = usage_counts(event.get("usage"))
         if counts is not None:
             self.usage = counts
             return self._forward_usage_chunk or bool(choices)
