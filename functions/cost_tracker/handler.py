@@ -18,6 +18,10 @@ from .settings import load_settings
 
 log = logging.getLogger("cost_tracker")
 log.setLevel(logging.INFO)
+# botocore logs request and response bodies at DEBUG (a GetSecretValue response holds the secret):
+# keep the SDK quiet even if the function's application log level is set to DEBUG.
+for _name in ("boto3", "botocore", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _DEPS: Deps | None = None
 

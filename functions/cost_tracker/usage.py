@@ -25,6 +25,19 @@ class UsageReadError(RuntimeError):
         self.status = status
 
 
+def timed_out(exc: BaseException) -> bool:
+    """True for a timeout, also when urllib3's retry wrapper made it a ConnectionError."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # urllib3 makes "connection refused" a ConnectTimeoutError subclass: that one is not a timeout.
+    return isinstance(reason, ReadTimeoutError | ConnectTimeoutError) and not isinstance(
+        reason, NewConnectionError)
+
+
 def fetch_summary(session: Any, base_url: str, token: str, period: Period, *,
                   timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> UsageSummary:
     """GET the summary for `period` (its name and UTC bounds) and return it validated."""
@@ -37,9 +50,9 @@ def fetch_summary(session: Any, base_url: str, token: str, period: Period, *,
     try:
         response = session.get(url, params={"period": period.name}, timeout=timeout,
                                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
-    except requests.Timeout:
-        raise UsageReadError(f"{where}: timed out after {timeout[1]} s") from None
     except requests.RequestException as exc:
+        if timed_out(exc):
+            raise UsageReadError(f"{where}: timed out after {timeout[1]} s") from None
         raise UsageReadError(f"{where}: unreachable at {base_url} ({type(exc).__name__})") from None
     if response.status_code != 200:
         body = redact(response.text, token)[:_SNIPPET]
