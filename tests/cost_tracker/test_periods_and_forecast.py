@@ -1,0 +1,109 @@
+"""Calendar periods in the configured zone, month boundaries, DST, GPU hours and the forecast."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from cost_tracker import env_names as env
+from cost_tracker.figures import SECONDS_PER_DAY, calendar_periods, forecast_month_pico, run_timestamp
+from cost_tracker.gpu import GpuPrice, cost_pico, hosted_seconds
+from cost_tracker.run import run_once
+from cost_tracker.settings import load_settings
+from llm_shared.money import usd_to_pico
+from llm_shared.pricing import cost_for
+
+from .conftest import GATEWAY_TOKEN, SMALL, add_usage, make_deps, make_env
+from .standins import gateway_standin
+
+HOURLY = GpuPrice(usd_to_pico("1.10"), "config")
+
+
+def test_forecast_doubles_at_exactly_half_of_february():
+    now = datetime(2026, 2, 15, tzinfo=ZoneInfo("Europe/Berlin"))  # 14 of 28 local days gone
+    _, month = calendar_periods(now, ZoneInfo("Europe/Berlin"))
+    assert forecast_month_pico(month=month, now=now, token_spent_pico=7_000_003, gpu_spent_pico=0,
+                               gpu_price=None) == 14_000_006
+
+
+def test_forecast_in_the_first_hour_of_a_month_uses_at_least_one_day_of_history():
+    now = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
+    _, month = calendar_periods(now, UTC)
+    spent = usd_to_pico("3")
+    left = int((month.end - now).total_seconds())
+    forecast = forecast_month_pico(month=month, now=now, token_spent_pico=spent, gpu_spent_pico=0,
+                                   gpu_price=None)
+    assert forecast == spent + spent * left // SECONDS_PER_DAY  # not x48 per day from 30 minutes
+    assert forecast < usd_to_pico("93")
+
+
+def test_forecast_on_the_last_second_of_the_month_is_the_spend():
+    now = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)
+    _, month = calendar_periods(now, UTC)
+    spent = usd_to_pico("812.5")
+    forecast = forecast_month_pico(month=month, now=now, token_spent_pico=spent, gpu_spent_pico=0,
+                                   gpu_price=None)
+    assert spent <= forecast <= spent + spent // 2_000_000
+
+
+def test_forecast_adds_the_gpu_host_at_its_hourly_price_for_the_hours_left():
+    now = datetime(2026, 6, 30, 12, tzinfo=UTC)  # 12 hours left in June
+    _, month = calendar_periods(now, UTC)
+    forecast = forecast_month_pico(month=month, now=now, token_spent_pico=0,
+                                   gpu_spent_pico=usd_to_pico("500"), gpu_price=HOURLY)
+    assert forecast == usd_to_pico("500") + usd_to_pico("1.10") * 12
+
+
+def test_gpu_hours_follow_a_23_hour_dst_day_in_berlin():
+    zone = ZoneInfo("Europe/Berlin")
+    now = datetime(2026, 3, 29, 23, 59, 59, tzinfo=zone)  # clocks went forward at 02:00
+    day, _ = calendar_periods(now, zone)
+    assert day.end - day.start == timedelta(hours=23)
+    seconds = hosted_seconds(day, None, now)
+    assert seconds == 23 * 3600 - 1
+    assert cost_pico(HOURLY, seconds) == usd_to_pico("1.10") * seconds // 3600
+
+
+def test_gpu_hours_start_at_the_host_start_and_stop_at_now():
+    now = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    day, month = calendar_periods(now, UTC)
+    started = datetime(2026, 3, 16, 9, 15, tzinfo=UTC)
+    assert hosted_seconds(day, started, now) == 2 * 3600 + 45 * 60
+    assert hosted_seconds(month, started, now) == 2 * 3600 + 45 * 60
+    assert hosted_seconds(day, now + timedelta(hours=1), now) == 0  # not started yet
+    assert hosted_seconds(month, None, now) == 15 * 86400 + 12 * 3600
+
+
+@pytest.mark.parametrize(("now", "period", "expected"), [
+    (datetime(2026, 3, 16, 12, 59, 59, tzinfo=UTC), 3600, datetime(2026, 3, 16, 12, tzinfo=UTC)),
+    (datetime(2026, 3, 16, 12, 44, tzinfo=UTC), 900, datetime(2026, 3, 16, 12, 30, tzinfo=UTC)),
+    # A zone with a half-hour offset still gets UTC-aligned periods, as CloudWatch aligns them.
+    (datetime(2026, 3, 16, 18, 20, tzinfo=ZoneInfo("Asia/Kolkata")), 3600, datetime(2026, 3, 16, 12,
+                                                                                   tzinfo=UTC)),
+])
+def test_the_metric_timestamp_is_the_start_of_the_alarm_period(now, period, expected):
+    assert run_timestamp(now, period) == expected
+
+
+def test_a_new_york_evening_still_belongs_to_march(aws, ledger):
+    zone = "America/New_York"
+    now = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)  # 22:00 on 31 March in New York
+    in_day = add_usage(ledger, datetime(2026, 4, 1, 1, 0, tzinfo=UTC), SMALL)  # 21:00 local, 31 March
+    in_day += add_usage(ledger, datetime(2026, 3, 31, 5, 0, tzinfo=UTC), SMALL)  # 01:00 local
+    add_usage(ledger, datetime(2026, 3, 31, 3, 59, tzinfo=UTC), SMALL, prompt=5000)  # 30 March local
+    first_local = add_usage(ledger, datetime(2026, 3, 1, 5, 30, tzinfo=UTC), SMALL, prompt=7000)
+    add_usage(ledger, datetime(2026, 3, 1, 4, 30, tzinfo=UTC), SMALL, prompt=9000)  # 28 Feb local
+    add_usage(ledger, datetime(2026, 4, 1, 4, 0, tzinfo=UTC), SMALL, prompt=3000)  # 1 April local
+    with gateway_standin(ledger, GATEWAY_TOKEN, lambda: now, time_zone=zone) as gateway:
+        environ = make_env(aws, gateway.url, **{env.TIME_ZONE: zone})
+        result = run_once(load_settings(environ), make_deps(aws), now=now)
+    figures = result.figures
+    assert figures.day.start == datetime(2026, 3, 31, 4, tzinfo=UTC)
+    assert figures.month.end == datetime(2026, 4, 1, 4, tzinfo=UTC)
+    assert figures.daily_pico == in_day
+    expected_month = in_day + first_local + cost_for(SMALL, 5000, 500)
+    assert figures.monthly_pico == expected_month
+    assert figures.seconds_left_in_month == 2 * 3600
+
