@@ -198,7 +198,13 @@ def lambda_env_has_no_secrets(resource_type: str, props: Props) -> list[str]:
     """Secret values belong in Secrets Manager; the function environment only carries their ARNs."""
     if resource_type != LAMBDA_FUNCTION:
         return []
-    variables = _mapping(_mapping(props.get("environment")).get("variables"))
+    environment = props.get("environment")
+    variables_raw = _mapping(environment).get("variables")
+    if is_secret(environment) or is_secret(variables_raw):
+        # A map is secret as a whole only when a secret value flowed into it.
+        return ["the environment variables are a Pulumi secret as a whole (a secret value flowed into "
+                "them); pass Secrets Manager ARNs instead of values."]
+    variables = _mapping(variables_raw)
     problems = []
     for key in sorted(variables):
         raw = variables[key]

@@ -218,6 +218,17 @@ def test_any_variable_holding_a_pulumi_secret_is_a_violation(secret):
     assert len(found) == 1 and "HARMLESS_NAME" in found[0] and "hunter2" not in found[0]
 
 
+@pytest.mark.parametrize("wrap", ["variables", "environment"])
+def test_environment_that_is_secret_as_a_whole_is_a_violation(wrap):
+    variables = {"GATEWAY_TOKEN_SECRET_ARN": ARN, "STACK_NAME": "prod"}
+    if wrap == "variables":
+        props = {"environment": {"variables": Secret(variables)}}
+    else:
+        props = {"environment": Secret({"variables": variables})}
+    found = v.lambda_env_has_no_secrets(v.LAMBDA_FUNCTION, props)
+    assert len(found) == 1 and "secret as a whole" in found[0]
+
+
 def test_name_heuristic_splits_words():
     assert v.name_looks_secret("GATEWAY_TOKEN")
     assert v.name_looks_secret("slackWebhook")
