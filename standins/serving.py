@@ -47,7 +47,12 @@ def asgi_server(app: Any, *, port: int = 0, **uvicorn_options: Any) -> Iterator[
     sock = bind_loopback(port)
     options = {"log_level": "warning", "access_log": False, "lifespan": "on", **uvicorn_options}
     server = uvicorn.Server(uvicorn.Config(app, **options))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+
+    def run() -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn exits on a failed startup; we report it below
+            server.run(sockets=[sock])
+
+    thread = threading.Thread(target=run, daemon=True,
                               name=f"asgi-{sock.getsockname()[1]}")
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -103,6 +104,7 @@ class GatewayApp:
     # lifecycle ---------------------------------------------------------------------------------
 
     async def startup(self) -> None:
+        Path(self.config.ledger_path).parent.mkdir(parents=True, exist_ok=True)
         self.ledger = Ledger(self.config.ledger_path)
         self.writer = LedgerWriter(self.ledger, self._ledger_interval_s)
         self.writer.start()

@@ -1,0 +1,117 @@
+"""Real servers on 127.0.0.1: two stand-in backends (one per test module) and a gateway per test."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from gateway.app import GatewayApp
+from gateway.config import GatewayConfig
+from llm_shared.ledger import Ledger
+from standins import Script, asgi_server, standin_server
+from standins.serving import StandinHandle
+
+CLIENT_TOKEN = "client-token-for-tests-0001"
+OTHER_CLIENT_TOKEN = "client-token-for-tests-0002"
+ADMIN_TOKEN = "admin-token-for-tests-00001"
+SERVERLESS_KEY = "sk-serverless-secret-for-tests"
+SMALL = "llama3.1-8b-instruct"
+MEDIUM = "llama3.1-70b-instruct-fp8"
+LARGE = "llama-4-maverick-17b-128e-instruct-fp8"
+HELLO = [{"role": "user", "content": "Hello there, how are you?"}]
+
+
+@dataclass
+class Backends:
+    serverless: StandinHandle
+    gpu: StandinHandle
+
+    def reset(self) -> None:
+        for handle in (self.serverless, self.gpu):
+            handle.script = Script()
+            handle.app.requests.clear()
+            handle.app.request_count = 0
+            handle.app.completed_streams = 0
+
+
+@dataclass
+class Gateway:
+    url: str          # base URL without /v1
+    app: GatewayApp
+    ledger_path: Path
+
+    @property
+    def v1(self) -> str:
+        return f"{self.url}/v1"
+
+    def chat(self, body: dict[str, Any] | bytes, token: str | None = CLIENT_TOKEN,
+             headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if isinstance(body, bytes):
+            return requests.post(f"{self.v1}/chat/completions", data=body, headers=all_headers, timeout=30,
+                                 **kwargs)
+        return requests.post(f"{self.v1}/chat/completions", json=body, headers=all_headers, timeout=30,
+                             **kwargs)
+
+    def summary(self, query: str = "period=day", token: str = ADMIN_TOKEN) -> requests.Response:
+        return requests.get(f"{self.v1}/usage/summary?{query}", headers={"Authorization": f"Bearer {token}"},
+                            timeout=30)
+
+    def rows(self) -> list[tuple]:
+        """Every ledger row, after the writer has flushed."""
+        assert self.app.writer is not None and self.app.writer.flush()
+        ledger = Ledger(self.ledger_path)
+        try:
+            return ledger._conn().execute(
+                "SELECT request_id, model, backend, prompt_tokens, completion_tokens, cost_pico, status, "
+                "estimated, complexity, user_id FROM usage ORDER BY ts_ms, request_id").fetchall()
+        finally:
+            ledger.close()
+
+
+def gateway_env(backends: Backends, ledger_path: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        "GATEWAY_CLIENT_TOKENS": f"{CLIENT_TOKEN},{OTHER_CLIENT_TOKEN}",
+        "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SERVERLESS_BASE_URL": backends.serverless.url,
+        "SERVERLESS_API_KEY": SERVERLESS_KEY,
+        "GPU_BASE_URL": backends.gpu.url,
+        "LEDGER_PATH": str(ledger_path),
+        "DAILY_BUDGET_USD": "100",
+        "MONTHLY_BUDGET_USD": "1000",
+        "UPSTREAM_TIMEOUT_SECONDS": "5",
+        "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "1",
+    }
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def running_gateway(backends: Backends, tmp_path: Path, *, rng: Any = None, clock: Any = None,
+                    ledger_interval_s: float = 0.05, **env: str) -> Iterator[Gateway]:
+    ledger_path = tmp_path / "ledger.sqlite3"
+    config = GatewayConfig.from_env(gateway_env(backends, ledger_path, **env))
+    app = GatewayApp(config, rng=rng or (lambda: 0.0), clock=clock, ledger_interval_s=ledger_interval_s)
+    with asgi_server(app, timeout_graceful_shutdown=5) as url:
+        yield Gateway(url, app, ledger_path)
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[Backends]:
+    with standin_server("serverless") as serverless, standin_server("gpu") as gpu:
+        yield Backends(serverless, gpu)
+
+
+@pytest.fixture
+def gw(backends: Backends, tmp_path: Path) -> Iterator[Gateway]:
+    backends.reset()
+    with running_gateway(backends, tmp_path) as gateway:
+        yield gateway
