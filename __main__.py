@@ -1,0 +1,74 @@
+"""llm-cost-governance: budgets, alarms, a cost tracker and the gateway for LLM inference on Lambda.
+
+Only wiring lives here: every config key is read and validated by components.settings, and each
+concern is one component under components/.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alert_topic import AlertTopic, AlertTopicArgs
+from components.budget_alarms import BudgetAlarms, BudgetAlarmsArgs
+from components.cost_tracker import CostTracker, CostTrackerArgs
+from components.dashboard import CostDashboard, CostDashboardArgs
+from components.gateway_host import GatewayHost, GatewayHostArgs
+from components.secrets import Secrets, SecretsArgs
+from components.settings import load_secrets, load_settings
+from components.stack_readme import render_readme
+
+settings = load_settings()
+secrets = load_secrets(settings)
+account_id = aws.get_caller_identity_output().account_id
+
+stored = Secrets("secrets", SecretsArgs(stack=settings.stack, values=secrets))
+alerts = AlertTopic("alerts", AlertTopicArgs(
+    stack=settings.stack,
+    region=settings.region,
+    account_id=account_id,
+    emails=settings.alert_emails,
+    encrypted=settings.encrypt_alert_topic,
+    log_retention_days=settings.tracker.log_retention_days,
+    slack_webhook_secret_arn=stored.slack_webhook_arn,
+))
+tracker = CostTracker("cost-tracker", CostTrackerArgs(
+    settings=settings,
+    topic_arn=alerts.topic_arn,
+    topic_key_arn=alerts.key_arn,
+    gateway_token_secret_arn=stored.gateway_admin_token_arn,
+    lambda_api_key_secret_arn=stored.lambda_api_key_arn,
+), opts=pulumi.ResourceOptions(depends_on=[stored]))
+alarms = BudgetAlarms("budget-alarms", BudgetAlarmsArgs(
+    settings=settings, topic_arn=alerts.topic_arn, function_name=tracker.function_name,
+))
+dashboard = CostDashboard("dashboard", CostDashboardArgs(
+    settings=settings, function_name=tracker.function_name, alarm_arns=list(alarms.alarm_arns.values()),
+))
+if settings.gateway.enabled:
+    GatewayHost("gateway", GatewayHostArgs(settings=settings, secrets=secrets))
+
+alarm_names = pulumi.Output.all(**alarms.alarm_names)
+readme = pulumi.Output.all(
+    topic=alerts.topic_arn,
+    function=tracker.function_name,
+    url=dashboard.url,
+    names=alarm_names,
+    forwarder=alerts.forwarder_name if alerts.forwarder_name is not None else "",
+).apply(lambda v: render_readme(
+    settings,
+    topic_arn=v["topic"],
+    function_name=v["function"],
+    dashboard_url=v["url"],
+    alarms={key: (name, alarms.descriptions[key]) for key, name in v["names"].items()},
+    forwarder_name=v["forwarder"] or None,
+))
+
+outputs = {
+    "alertTopicArn": alerts.topic_arn,
+    "costTrackerFunctionName": tracker.function_name,
+    "alarmNames": alarm_names,
+    "dashboardUrl": dashboard.url,
+    "gatewayUrl": settings.gateway.url,
+    "readme": readme,
+}
+for key, value in outputs.items():
+    pulumi.export(key, value)

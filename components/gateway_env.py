@@ -1,0 +1,47 @@
+"""The gateway container's env file: exactly the variables in gateway.env_names, one NAME=value a line.
+
+Docker's --env-file takes values literally (no quoting, no multi-line values), so a secret with
+a line break is rejected here, by key name, without ever showing the value.
+"""
+
+from __future__ import annotations
+
+import json
+
+from components.settings import Settings, SettingsError
+from gateway import env_names
+
+LEDGER_PATH_IN_CONTAINER = "/data/ledger.db"
+
+
+def _check(key: str, value: str) -> str:
+    if not value.strip():
+        raise SettingsError(f"secret config llm-cost-governance:{key} is empty. Allowed: a non-empty value")
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise SettingsError(f"secret config llm-cost-governance:{key} contains a line break (value not "
+                            "shown). Allowed: a single-line value (docker --env-file format)")
+    return value.strip()
+
+
+def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str, serverless_api_key: str,
+                    bind_address: str = "127.0.0.1") -> str:
+    """The env file text; the gateway binds to bind_address on the host network."""
+    g = settings.gateway
+    values = {
+        env_names.CLIENT_TOKENS: _check("gatewayClientTokens", client_tokens),
+        env_names.ADMIN_TOKEN: _check("gatewayAdminToken", admin_token),
+        env_names.SERVERLESS_BASE_URL: g.serverless_base_url,
+        env_names.SERVERLESS_API_KEY: _check("lambdaApiKey", serverless_api_key),
+        env_names.GPU_BASE_URL: g.gpu_base_url,
+        env_names.GPU_MODEL_MAP: json.dumps(dict(g.gpu_model_map), sort_keys=True, separators=(",", ":")),
+        env_names.SERVERLESS_RATIO: repr(settings.serverless_ratio),
+        env_names.DAILY_BUDGET_USD: str(settings.daily_budget_usd),
+        env_names.MONTHLY_BUDGET_USD: str(settings.monthly_budget_usd),
+        env_names.WARNING_THRESHOLD_PERCENT: str(settings.thresholds.warning),
+        env_names.CRITICAL_THRESHOLD_PERCENT: str(settings.thresholds.critical),
+        env_names.TIME_ZONE: settings.time_zone,
+        env_names.LEDGER_PATH: LEDGER_PATH_IN_CONTAINER,
+        env_names.HOST: bind_address,
+        env_names.PORT: str(g.port),
+    }
+    return "".join(f"{key}={value}\n" for key, value in values.items())

@@ -1,0 +1,469 @@
+"""Typed, validated stack settings: every config key is read once, here.
+
+Why one place: a bad value must fail `pulumi preview` before anything is created, with a message
+that names the key, the value and what is allowed. Rules the runtime code also enforces (budgets,
+thresholds, serverless ratio, time zone, catalog ids) are checked with the shared package so the
+program and the functions can never disagree about what is valid.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+from urllib.parse import urlparse
+
+import pulumi
+
+from components.schedule import ALLOWED as SCHEDULE_ALLOWED
+from components.schedule import DEFAULT_SCHEDULE, rate_interval_seconds
+from llm_shared import metrics_contract
+from llm_shared.budget import DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, Budgets, Thresholds
+from llm_shared.catalog import default_catalog
+from llm_shared.errors import ConfigError, UnknownModelError
+from llm_shared.money import usd_to_pico
+from llm_shared.periods import parse_zone
+from llm_shared.routing import validate_ratio
+
+PROJECT = "llm-cost-governance"
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+DEFAULT_LOG_RETENTION_DAYS = 30
+DEFAULT_SERVERLESS_RATIO = 0.8
+DEFAULT_GATEWAY_PORT = 8080
+DEFAULT_HEALTH_TIMEOUT_SECONDS = 120
+DEFAULT_SERVERLESS_BASE_URL = "https://api.lambda.ai/v1"
+DEFAULT_GPU_BASE_URL = "http://127.0.0.1:8000/v1"
+MAX_ALARM_PERIOD_SECONDS = 86400
+
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:-]{1,255}$")
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9-]{1,63}$|^[0-9A-Fa-f:]+$"
+)
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_IMAGE = re.compile(
+    r"^[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$"
+)
+_REMOTE_DIR = re.compile(r"^/[A-Za-z0-9._/-]+$")
+_HOST_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521"
+    r"|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: \S.*)?$"
+)
+_INSTANCE_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+T = TypeVar("T")
+
+
+class SettingsError(pulumi.RunError):
+    """Invalid stack config; the message names the key, the value and what is allowed."""
+
+
+def _error(key: str, value: object, allowed: str, reason: str = "") -> SettingsError:
+    why = f": {reason}" if reason else ""
+    return SettingsError(f"invalid config {PROJECT}:{key} = {value!r}{why}. Allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """Where and how the gateway container runs on the GPU host."""
+
+    enabled: bool
+    url: str
+    host: str = ""
+    user: str = ""
+    image: str = ""
+    host_key: str = ""
+    ssh_port: int = 22
+    port: int = DEFAULT_GATEWAY_PORT
+    bind_address: str = "127.0.0.1"
+    remote_dir: str = ""
+    health_timeout_seconds: int = DEFAULT_HEALTH_TIMEOUT_SECONDS
+    serverless_base_url: str = DEFAULT_SERVERLESS_BASE_URL
+    gpu_base_url: str = DEFAULT_GPU_BASE_URL
+    gpu_model_map: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """How often the cost tracker runs and what it needs to price the GPU host."""
+
+    schedule: str
+    period_seconds: int
+    log_retention_days: int
+    gpu_instance_type: str = ""
+    gpu_hourly_usd: Decimal | None = None
+    gpu_host_started_at: str = ""
+    lambda_cloud_api_url: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything non-secret the program needs, validated."""
+
+    project: str
+    stack: str
+    region: str
+    namespace: str
+    budgets: Budgets
+    thresholds: Thresholds
+    daily_budget_usd: Decimal
+    monthly_budget_usd: Decimal
+    serverless_ratio: float
+    time_zone: str
+    alert_emails: tuple[str, ...]
+    encrypt_alert_topic: bool
+    tracker: TrackerSettings
+    gateway: GatewaySettings
+
+
+@dataclass(frozen=True)
+class SecretSettings:
+    """Secrets from the stack's Pulumi ESC environment, kept as Pulumi secret Outputs end to end."""
+
+    gateway_admin_token: pulumi.Output[str]
+    lambda_api_key: pulumi.Output[str]
+    gateway_client_tokens: pulumi.Output[str] | None = None
+    ssh_private_key: pulumi.Output[str] | None = None
+    slack_webhook_url: pulumi.Output[str] | None = None
+
+
+# Keys read by parse_settings, in the order of the config reference.
+KEYS = (
+    "dailyBudgetUsd", "monthlyBudgetUsd", "warningThresholdPercent", "criticalThresholdPercent",
+    "serverlessRatio", "timeZone", "trackerSchedule", "alarmPeriodSeconds", "metricNamespace",
+    "alertEmails", "encryptAlertTopic", "logRetentionDays", "gatewayEnabled", "gatewayHost",
+    "gatewayUser", "gatewayImage", "gatewayHostKey", "gatewaySshPort", "gatewayPort", "gatewayBindAddress",
+    "gatewayUrl",
+    "gatewayRemoteDir", "gatewayHealthTimeoutSeconds", "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap",
+    "gpuInstanceType", "gpuHourlyUsd", "gpuHostStartedAt", "lambdaCloudApiUrl",
+)
+SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "sshPrivateKey", "slackWebhookUrl")
+
+
+class _Reader:
+    """Typed access to raw config strings; every failure names its key."""
+
+    def __init__(self, raw: Mapping[str, str | None]) -> None:
+        self.raw = raw
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self.raw.get(key)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def required(self, key: str, allowed: str, why: str = "") -> str:
+        value = self.text(key)
+        if not value:
+            raise _error(key, self.raw.get(key), allowed, f"required{why}")
+        return value
+
+    def matching(self, key: str, pattern: re.Pattern[str], allowed: str, default: str = "") -> str:
+        value = self.text(key, default)
+        if value and not pattern.match(value):
+            raise _error(key, value, allowed)
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.text(key).lower()
+        if not value:
+            return default
+        if value in _TRUE | _FALSE:
+            return value in _TRUE
+        raise _error(key, self.raw.get(key), "true or false")
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.text(key)
+        if not value:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise _error(key, value, f"a whole number in [{low}, {high}]") from None
+        if not low <= number <= high:
+            raise _error(key, value, f"a whole number in [{low}, {high}]")
+        return number
+
+    def decimal(self, key: str, default: Decimal | None, allowed: str) -> Decimal | None:
+        value = self.text(key)
+        if not value:
+            return default
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise _error(key, value, allowed, "not a number") from None
+        if not number.is_finite():
+            raise _error(key, value, allowed, "not a finite number")
+        return number
+
+    def url(self, key: str, default: str = "") -> str:
+        value = self.text(key, default)
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
+                raise _error(key, value, "an http:// or https:// URL")
+        return value
+
+    def json_value(self, key: str, default: T, kind: type, allowed: str) -> T:
+        value = self.text(key)
+        if not value:
+            return default
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            # A bare string in YAML for a list key ("a@b.c") is a common slip: accept it as one item.
+            parsed = [value] if kind is list else None
+        if not isinstance(parsed, kind):
+            raise _error(key, value, allowed)
+        return parsed  # type: ignore[return-value]
+
+    def shared_rule(self, keys: str, value: object, allowed: str, check: Callable[[], T]) -> T:
+        try:
+            return check()
+        except (ConfigError, UnknownModelError) as exc:
+            raise _error(keys, value, allowed, str(exc)) from None
+
+
+def _budgets(r: _Reader) -> tuple[Budgets, Decimal, Decimal]:
+    allowed = "a USD amount > 0 (at most 12 decimals), with monthlyBudgetUsd >= dailyBudgetUsd"
+    daily_raw = r.required("dailyBudgetUsd", allowed)
+    monthly_raw = r.required("monthlyBudgetUsd", allowed)
+    daily = r.shared_rule("dailyBudgetUsd", daily_raw, allowed,
+                          lambda: usd_to_pico(daily_raw, name="dailyBudgetUsd"))
+    monthly = r.shared_rule("monthlyBudgetUsd", monthly_raw, allowed,
+                            lambda: usd_to_pico(monthly_raw, name="monthlyBudgetUsd"))
+    key = "monthlyBudgetUsd" if daily > 0 else "dailyBudgetUsd"
+    value = monthly_raw if daily > 0 else daily_raw
+    budgets = r.shared_rule(key, value, allowed, lambda: Budgets(daily, monthly))
+    return budgets, Decimal(daily_raw), Decimal(monthly_raw)
+
+
+def _thresholds(r: _Reader) -> Thresholds:
+    allowed = "percentages with 0 < warningThresholdPercent < criticalThresholdPercent <= 100"
+    warning = r.decimal("warningThresholdPercent", DEFAULT_WARNING_PERCENT, allowed)
+    critical = r.decimal("criticalThresholdPercent", DEFAULT_CRITICAL_PERCENT, allowed)
+    assert warning is not None and critical is not None
+    # Name the key whose own range is wrong; if both are in range, the order is (blame warning).
+    for key, value in (("warningThresholdPercent", warning), ("criticalThresholdPercent", critical)):
+        if not 0 < value <= 100:
+            raise _error(key, r.text(key), allowed, "must be in (0, 100]")
+    return r.shared_rule("warningThresholdPercent", str(warning), allowed,
+                         lambda: Thresholds(warning=warning, critical=critical))
+
+
+def _schedule(r: _Reader) -> tuple[str, int]:
+    schedule = r.text("trackerSchedule", DEFAULT_SCHEDULE)
+    try:
+        interval = rate_interval_seconds(schedule)
+    except ValueError as exc:
+        raise _error("trackerSchedule", schedule, SCHEDULE_ALLOWED, str(exc)) from None
+    period_allowed = (f"a multiple of 60 seconds in [60, {MAX_ALARM_PERIOD_SECONDS}], "
+                      "equal to the push interval")
+    if r.text("alarmPeriodSeconds"):
+        period = r.integer("alarmPeriodSeconds", 0, 60, MAX_ALARM_PERIOD_SECONDS)
+        if period % 60:
+            raise _error("alarmPeriodSeconds", period, period_allowed)
+        if interval is not None and period != interval:
+            raise _error("alarmPeriodSeconds", period, period_allowed,
+                         f"trackerSchedule {schedule} pushes every {interval} s")
+        return schedule, period
+    if interval is None:
+        raise _error("alarmPeriodSeconds", None, period_allowed, "required when trackerSchedule is a cron()")
+    if interval > MAX_ALARM_PERIOD_SECONDS:
+        raise _error("trackerSchedule", schedule, f"an interval of at most {MAX_ALARM_PERIOD_SECONDS} s",
+                     "CloudWatch alarms cannot evaluate a longer period")
+    return schedule, interval
+
+
+def _namespace(r: _Reader) -> str:
+    allowed = "1-255 of A-Z a-z 0-9 . _ / # : -, not starting with the reserved 'AWS/'"
+    namespace = r.matching("metricNamespace", _NAMESPACE, allowed, metrics_contract.DEFAULT_NAMESPACE)
+    if namespace.upper().startswith("AWS/"):
+        raise _error("metricNamespace", namespace, allowed, "the AWS/ prefix is reserved for AWS services")
+    return namespace
+
+
+def _emails(r: _Reader) -> tuple[str, ...]:
+    allowed = "a list of email addresses, e.g. [ops@example.com]"
+    emails = r.json_value("alertEmails", [], list, allowed)
+    for email in emails:
+        if not isinstance(email, str) or not _EMAIL.match(email):
+            raise _error("alertEmails", email, allowed, "not an email address")
+    if len(set(emails)) != len(emails):
+        raise _error("alertEmails", emails, allowed, "duplicate address")
+    return tuple(emails)
+
+
+def _model_map(r: _Reader) -> dict[str, str]:
+    catalog = default_catalog()
+    allowed = f"a JSON object mapping catalog ids ({', '.join(catalog.ids)}) to GPU server model names"
+    mapping = r.json_value("gpuModelMap", {}, dict, allowed)
+    for model_id, served in mapping.items():
+        r.shared_rule("gpuModelMap", model_id, allowed, lambda m=model_id: catalog.get(m))
+        if not isinstance(served, str) or not served.strip():
+            raise _error("gpuModelMap", {model_id: served}, allowed, "the served model name must be a string")
+    return mapping
+
+
+def _bind_address(r: _Reader) -> str:
+    """127.0.0.1 when a TLS proxy on the host fronts the gateway; 0.0.0.0 when it is remote."""
+    value = r.text("gatewayBindAddress", "127.0.0.1")
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise _error("gatewayBindAddress", value, "an IP address such as 127.0.0.1 or 0.0.0.0") from None
+    return value
+
+
+def _gateway_url(r: _Reader) -> str:
+    """The URL the cost tracker reads usage from; the admin token travels on it, so TLS only."""
+    allowed = ("the gateway's https:// base URL as the cost tracker reaches it (TLS terminated in front of "
+               "gatewayPort), e.g. https://gateway.example.com; http:// only for 127.0.0.1/localhost")
+    url = r.url("gatewayUrl")
+    if not url:
+        raise _error("gatewayUrl", None, allowed, "required")
+    parsed = urlparse(url)
+    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise _error("gatewayUrl", url, allowed, "plain http would expose the admin token")
+    if parsed.query or parsed.fragment:
+        raise _error("gatewayUrl", url, allowed, "no query or fragment")
+    return url.rstrip("/")
+
+
+def _gateway(r: _Reader) -> GatewaySettings:
+    enabled = r.boolean("gatewayEnabled", True)
+    port = r.integer("gatewayPort", DEFAULT_GATEWAY_PORT, 1, 65535)
+    common = {
+        "port": port,
+        "serverless_base_url": r.url("serverlessBaseUrl", DEFAULT_SERVERLESS_BASE_URL),
+        "gpu_base_url": r.url("gpuBaseUrl", DEFAULT_GPU_BASE_URL),
+        "gpu_model_map": _model_map(r),
+    }
+    url = _gateway_url(r)
+    if not enabled:
+        return GatewaySettings(enabled=False, url=url, **common)
+    why = " when gatewayEnabled is true"
+    host = r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
+    if not _HOST.match(host):
+        raise _error("gatewayHost", host, "a DNS name or an IP address")
+    user_allowed = "a Unix user name (lower case letters, digits, _ and -)"
+    user = r.required("gatewayUser", user_allowed, why)
+    if not _USER.match(user):
+        raise _error("gatewayUser", user, user_allowed)
+    image_allowed = "an image reference like registry/name:tag or registry/name@sha256:<digest>"
+    image = r.required("gatewayImage", image_allowed, why)
+    if not _IMAGE.match(image):
+        raise _error("gatewayImage", image, image_allowed)
+    key_allowed = ("the host's public SSH key, e.g. from `ssh-keyscan -t ed25519 <host>`: "
+                   "'ssh-ed25519 AAAA...'")
+    host_key = r.required("gatewayHostKey", key_allowed, why + " (without it any host is trusted)")
+    if not _HOST_KEY.match(host_key):
+        raise _error("gatewayHostKey", host_key, key_allowed)
+    home = "/root" if user == "root" else f"/home/{user}"
+    remote_dir = r.matching("gatewayRemoteDir", _REMOTE_DIR, "an absolute path of A-Z a-z 0-9 . _ / -",
+                            f"{home}/llm-gateway")
+    if ".." in remote_dir.split("/"):
+        raise _error("gatewayRemoteDir", remote_dir, "an absolute path without '..'")
+    return GatewaySettings(
+        enabled=True,
+        url=url,
+        host=host,
+        user=user,
+        image=image,
+        host_key=host_key,
+        ssh_port=r.integer("gatewaySshPort", 22, 1, 65535),
+        bind_address=_bind_address(r),
+        remote_dir=remote_dir,
+        health_timeout_seconds=r.integer("gatewayHealthTimeoutSeconds", DEFAULT_HEALTH_TIMEOUT_SECONDS,
+                                         5, 900),
+        **common,
+    )
+
+
+def _tracker(r: _Reader) -> TrackerSettings:
+    schedule, period = _schedule(r)
+    retention = r.integer("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS, 1, 3653)
+    if retention not in LOG_RETENTION_DAYS:
+        raise _error("logRetentionDays", retention, f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    hourly_allowed = "a USD amount >= 0 per GPU hour, e.g. 0.75"
+    hourly = r.decimal("gpuHourlyUsd", None, hourly_allowed)
+    if hourly is not None and hourly < 0:
+        raise _error("gpuHourlyUsd", r.text("gpuHourlyUsd"), hourly_allowed)
+    started = r.text("gpuHostStartedAt")
+    if started:
+        allowed = "an ISO 8601 time with a UTC offset, e.g. 2026-01-01T00:00:00+00:00"
+        try:
+            moment = datetime.fromisoformat(started)
+        except ValueError:
+            raise _error("gpuHostStartedAt", started, allowed) from None
+        if moment.tzinfo is None:
+            raise _error("gpuHostStartedAt", started, allowed, "no UTC offset")
+    return TrackerSettings(
+        schedule=schedule,
+        period_seconds=period,
+        log_retention_days=retention,
+        gpu_instance_type=r.matching("gpuInstanceType", _INSTANCE_TYPE,
+                                     "a Lambda instance type like gpu_1x_a10"),
+        gpu_hourly_usd=hourly,
+        gpu_host_started_at=started,
+        lambda_cloud_api_url=r.url("lambdaCloudApiUrl"),
+    )
+
+
+def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]) -> Settings:
+    """Validate raw config strings (as Pulumi hands them over) into Settings."""
+    r = _Reader(raw)
+    if not region or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
+        raise SettingsError(f"invalid config aws:region = {region!r}. Allowed: an AWS region like us-east-1")
+    budgets, daily_usd, monthly_usd = _budgets(r)
+    ratio_raw = r.text("serverlessRatio", str(DEFAULT_SERVERLESS_RATIO))
+    ratio_allowed = "a number in [0, 1] (share of requests sent to the serverless API)"
+    try:
+        ratio_number = float(ratio_raw)
+    except ValueError:
+        raise _error("serverlessRatio", ratio_raw, ratio_allowed) from None
+    zone = r.text("timeZone", "UTC")
+    return Settings(
+        project=PROJECT,
+        stack=stack,
+        region=region,
+        namespace=_namespace(r),
+        budgets=budgets,
+        thresholds=_thresholds(r),
+        daily_budget_usd=daily_usd,
+        monthly_budget_usd=monthly_usd,
+        serverless_ratio=r.shared_rule("serverlessRatio", ratio_raw, ratio_allowed,
+                                       lambda: validate_ratio(ratio_number)),
+        time_zone=r.shared_rule("timeZone", zone, "an IANA time zone such as UTC or Europe/Berlin",
+                                lambda: parse_zone(zone).key),
+        alert_emails=_emails(r),
+        encrypt_alert_topic=r.boolean("encryptAlertTopic", True),
+        tracker=_tracker(r),
+        gateway=_gateway(r),
+    )
+
+
+def load_settings() -> Settings:
+    """Read the current stack's config through Pulumi and validate it."""
+    config = pulumi.Config(PROJECT)
+    raw = {key: config.get(key) for key in KEYS}
+    return parse_settings(pulumi.get_stack(), pulumi.Config("aws").get("region"), raw)
+
+
+def load_secrets(settings: Settings) -> SecretSettings:
+    """Secrets from ESC: required ones fail preview when missing; none has a default."""
+    config = pulumi.Config(PROJECT)
+    gateway = settings.gateway.enabled
+    return SecretSettings(
+        gateway_admin_token=config.require_secret("gatewayAdminToken"),
+        lambda_api_key=config.require_secret("lambdaApiKey"),
+        gateway_client_tokens=config.require_secret("gatewayClientTokens") if gateway else None,
+        ssh_private_key=config.require_secret("sshPrivateKey") if gateway else None,
+        slack_webhook_url=config.get_secret("slackWebhookUrl"),
+    )

@@ -1,0 +1,1 @@
+"""Forwards alert-topic messages (alarms, tracker failures) to a Slack incoming webhook."""
