@@ -278,6 +278,15 @@ def test_remote_step_without_host_key_is_a_violation(resource_type, connection):
     assert len(found) == 1 and "connection.hostKey" in found[0]
 
 
+def test_connection_that_is_secret_as_a_whole_is_read():
+    # A connection built from a secret private key reaches the pack as one secret value.
+    wire = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    pinned = {**wire, "value": {"host": "h", "hostKey": HOST_KEY, "privateKey": "k"}}
+    unpinned = {**wire, "value": {"host": "h", "privateKey": "k"}}
+    assert v.remote_command_pins_host_key("command:remote:Command", {"connection": pinned}) == []
+    assert v.remote_command_pins_host_key("command:remote:Command", {"connection": unpinned})
+
+
 def test_secret_host_key_counts_as_set():
     props = {"connection": {"host": "h", "hostKey": Secret(HOST_KEY)}}
     assert v.remote_command_pins_host_key("command:remote:Command", props) == []
