@@ -84,6 +84,7 @@ class StandinApp:
         self.requests: deque[dict[str, Any]] = deque(maxlen=history)
         self.request_count = 0
         self.completed_streams = 0
+        self.abandoned_streams = 0
         self._ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,7 +115,8 @@ class StandinApp:
                 return
         if what in ("script", "stats"):
             await _respond(send, 200, {"script": asdict(self.script), "requests": self.request_count,
-                                       "completed_streams": self.completed_streams})
+                                       "completed_streams": self.completed_streams,
+                                       "abandoned_streams": self.abandoned_streams})
         else:
             await _respond(send, 404, _error(f"no control {what!r}", "not_found"))
 
@@ -148,7 +150,7 @@ class StandinApp:
         usage = {"prompt_tokens": prompt, "completion_tokens": n_reply, "total_tokens": prompt + n_reply}
         if body.get("stream"):
             options = body.get("stream_options") or {}
-            await self._stream(send, script, ident, model, words, finish,
+            await self._stream(receive, send, script, ident, model, words, finish,
                                None if script.omit_usage or not options.get("include_usage") else usage)
             return
         reply: dict[str, Any] = {
@@ -160,8 +162,8 @@ class StandinApp:
             reply["usage"] = usage
         await _respond(send, 200, reply)
 
-    async def _stream(self, send: Send, script: Script, ident: str, model: str, words: list[str],
-                      finish: str, usage: dict[str, int] | None) -> None:
+    async def _stream(self, receive: Receive, send: Send, script: Script, ident: str, model: str,
+                      words: list[str], finish: str, usage: dict[str, int] | None) -> None:
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
@@ -176,15 +178,29 @@ class StandinApp:
             events.append(_event({"id": ident, "object": "chat.completion.chunk", "created": created,
                                   "model": model, "choices": [], "usage": usage}))
         events.append(b"data: [DONE]\n\n")
+        hung_up = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            hung_up.set()
+
+        watcher = asyncio.ensure_future(watch())
         await send({"type": "http.response.start", "status": 200, "headers": _SSE})
-        for index, event in enumerate(events):
-            if script.drop_after_chunks is not None and index >= script.drop_after_chunks:
-                raise ConnectionAbortedError(f"{self.name}: scripted drop after {index} chunks")
-            if index and script.chunk_delay_s:
-                await asyncio.sleep(script.chunk_delay_s)
-            await send({"type": "http.response.body", "body": event, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        self.completed_streams += 1
+        try:
+            for index, event in enumerate(events):
+                if script.drop_after_chunks is not None and index >= script.drop_after_chunks:
+                    raise ConnectionAbortedError(f"{self.name}: scripted drop after {index} chunks")
+                if index and script.chunk_delay_s:
+                    await asyncio.sleep(script.chunk_delay_s)
+                if hung_up.is_set():
+                    self.abandoned_streams += 1  # the caller (the gateway) closed the connection
+                    return
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            self.completed_streams += 1
+        finally:
+            watcher.cancel()
 
 
 def _event(payload: dict[str, Any]) -> bytes:

@@ -38,6 +38,7 @@ class Backends:
             handle.app.requests.clear()
             handle.app.request_count = 0
             handle.app.completed_streams = 0
+            handle.app.abandoned_streams = 0
 
 
 @dataclass

@@ -1,0 +1,125 @@
+"""Streaming: chunks pass through as they arrive, usage is recorded on every path, never zero cost."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+
+import requests
+
+from llm_shared.pricing import cost_for
+from standins import Script, prompt_tokens
+
+from .conftest import CLIENT_TOKEN, HELLO, SMALL
+
+
+def _open_stream(gw, body):
+    return requests.post(f"{gw.v1}/chat/completions", json={**body, "stream": True}, stream=True, timeout=30,
+                         headers={"Authorization": f"Bearer {CLIENT_TOKEN}"})
+
+
+def _events(response) -> list[dict | str]:
+    out: list[dict | str] = []
+    for line in response.iter_lines():
+        if line.startswith(b"data: "):
+            payload = line[6:].decode()
+            out.append(payload if payload == "[DONE]" else json.loads(payload))
+    return out
+
+
+def _wait_rows(gw, count: int = 1, timeout: float = 5.0) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = gw.rows()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
+def test_first_chunk_reaches_the_client_before_the_upstream_finishes(gw, backends):
+    backends.serverless.script = Script(chunk_delay_s=0.15, reply_tokens=6)
+    started = time.monotonic()
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        first = next(line for line in lines if line.startswith(b"data: "))
+        first_at = time.monotonic() - started
+        assert backends.serverless.app.completed_streams == 0  # upstream still producing
+        assert json.loads(first[6:])["choices"][0]["delta"]["role"] == "assistant"
+        rest = [line for line in lines if line.startswith(b"data: ")]
+        total = time.monotonic() - started
+    assert rest[-1] == b"data: [DONE]"
+    assert first_at < 0.5 < total  # 7 gaps of 150 ms upstream; the first chunk did not wait for them
+
+
+def test_usage_is_asked_upstream_and_recorded_exactly_but_not_forced_on_the_client(gw, backends):
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        events = _events(response)
+    assert backends.serverless.last_request()["body"]["stream_options"] == {"include_usage": True}
+    assert not any(isinstance(e, dict) and e.get("usage") for e in events)  # client did not ask
+    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events
+                   if isinstance(e, dict) and e["choices"])
+    assert text == " ".join(f"w{i}" for i in range(8))
+    [row] = _wait_rows(gw)
+    prompt = prompt_tokens(HELLO)
+    assert row[3:8] == (prompt, 8, cost_for(SMALL, prompt, 8), "ok", 0)
+
+
+def test_client_asking_for_usage_gets_the_usage_chunk(gw, backends):
+    body = {"model": SMALL, "messages": HELLO, "stream_options": {"include_usage": True}}
+    with _open_stream(gw, body) as response:
+        events = _events(response)
+    usage = [e["usage"] for e in events if isinstance(e, dict) and e.get("usage")]
+    assert usage == [{"prompt_tokens": prompt_tokens(HELLO), "completion_tokens": 8,
+                      "total_tokens": prompt_tokens(HELLO) + 8}]
+
+
+def test_missing_stream_usage_is_estimated_marked_and_never_zero(gw, backends):
+    backends.serverless.script = Script(omit_usage=True, reply_tokens=20)
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        assert _events(response)[-1] == "[DONE]"
+    [row] = _wait_rows(gw)
+    assert row[6] == "ok" and row[7] == 1
+    assert row[3] > 0 and row[4] > 0 and row[5] > 0
+
+
+def test_client_disconnect_mid_stream_records_partial_usage_at_once(gw, backends):
+    backends.serverless.script = Script(chunk_delay_s=0.1, reply_tokens=40)  # a 4 s stream
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        lines = response.iter_lines()
+        received = [next(lines) for _ in range(6)]  # a few events, then hang up
+        assert any(line.startswith(b"data: ") for line in received)
+    hung_up = time.monotonic()
+    rows = _wait_rows(gw, timeout=3.0)
+    assert time.monotonic() - hung_up < 1.5  # noticed the hang-up, did not wait for the upstream's end
+    assert len(rows) == 1
+    row = rows[0]
+    assert row[6] == "partial" and row[7] == 1
+    assert row[3] > 0 and row[4] >= 1 and row[5] > 0
+    deadline = time.monotonic() + 2
+    while backends.serverless.app.abandoned_streams == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert backends.serverless.app.abandoned_streams == 1  # the gateway hung up on the upstream too
+    assert backends.serverless.app.completed_streams == 0
+
+
+def test_upstream_breaking_off_mid_stream_records_partial_usage(gw, backends):
+    backends.serverless.script = Script(drop_after_chunks=3, reply_tokens=10)
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        events = []
+        with contextlib.suppress(requests.exceptions.ChunkedEncodingError):
+            events = _events(response)
+    assert "[DONE]" not in events
+    [row] = _wait_rows(gw)
+    assert row[6] == "partial" and row[7] == 1 and row[5] > 0
+
+
+def test_stream_falls_back_before_the_first_byte(gw, backends):
+    backends.serverless.script = Script(fail_status=503, fail_count=1)
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        assert response.headers["x-backend"] == "gpu"
+        assert _events(response)[-1] == "[DONE]"
+    [row] = _wait_rows(gw)
+    assert row[2] == "gpu" and row[6] == "ok" and row[7] == 0
