@@ -45,6 +45,12 @@ class SecretCache:
         self._values[secret_id] = value.strip()
         return self._values[secret_id]
 
+    def seed(self, secret_id: str, value: str) -> None:
+        """Hold a value obtained elsewhere (the CLI's --gateway-token-file) under an id."""
+        if not value.strip():
+            raise SecretError(f"secret {secret_id} is empty")
+        self._values[secret_id] = value.strip()
+
     def forget(self, secret_id: str | None = None) -> None:
         """Drop one cached value (e.g. after the gateway rejects a rotated token) or all of them."""
         if secret_id is None:
