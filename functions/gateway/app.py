@@ -23,7 +23,7 @@ import orjson
 from llm_shared import budget as budget_maths
 from llm_shared.catalog import Model
 from llm_shared.errors import ConfigError
-from llm_shared.ledger import Ledger, UsageRecord
+from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.pricing import cost_pico, worst_case_cost_pico
 from llm_shared.routing import AUTO_MODEL, GPU, SERVERLESS, RouteDecision, decide, validate_backend
 from llm_shared.usage_schema import usd_string
@@ -258,7 +258,7 @@ class GatewayApp:
                 self.metrics.refusals.inc()
             raise
         session = headers.get(b"x-session-id")
-        call = _Call(request_id=f"{self._id_prefix}{next(self._ids)}", ts_ms=int(time.time() * 1000),
+        call = _Call(request_id=f"{self._id_prefix}{next(self._ids)}", ts_ms=to_ms(self.clock()),
                      started=time.perf_counter(), request=request, decision=decision, model=model,
                      reservation=reservation, downgraded=downgraded,
                      session_id=session.decode("latin-1")[:200] if session else None)

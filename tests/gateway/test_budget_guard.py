@@ -1,0 +1,167 @@
+"""The budget guard: pure admission maths, roll-over in the configured zone, and a real burst."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gateway.budget_guard import BudgetGuard
+from gateway.openai_errors import GatewayError
+from gateway.token_estimates import prompt_upper_bound
+from llm_shared.budget import Budgets, Thresholds
+from llm_shared.catalog import default_catalog
+from llm_shared.ledger import Ledger, UsageRecord, to_ms
+from llm_shared.money import usd_to_pico
+from llm_shared.periods import day_period, month_period
+from llm_shared.pricing import cost_for, worst_case_cost_pico
+from standins import Script, prompt_tokens
+
+from .conftest import HELLO, LARGE, MEDIUM, SMALL, running_gateway
+from .test_routing_and_fallback import HARD
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _guard(clock, spent=None, zone="UTC", daily="10", monthly="100"):
+    calls: list[tuple[datetime, datetime]] = []
+
+    def lookup(start, end):
+        calls.append((start, end))
+        return (spent or {}).get((start, end), 0)
+
+    guard = BudgetGuard(Budgets.from_usd(daily, monthly), Thresholds(), zone, lookup, clock)
+    return guard, calls
+
+
+def test_admits_below_critical_and_refuses_once_committed_reaches_it():
+    guard, _ = _guard(Clock(datetime(2026, 3, 10, 12, tzinfo=UTC)))
+    four = usd_to_pico("4")
+    first, second = guard.reserve(four), guard.reserve(four)
+    assert guard.status() == "warning"  # 8 of 10 committed
+    third = guard.reserve(four)  # admitted at 8 < 10: the one request that may overshoot
+    assert guard.status() == "exceeded"
+    with pytest.raises(GatewayError) as refused:
+        guard.reserve(1)
+    assert refused.value.status == 429 and refused.value.code == "budget_exceeded"
+    guard.settle(first, usd_to_pico("1"))  # actual below the worst case frees room
+    guard.settle(second, usd_to_pico("4"))
+    assert guard.status() == "warning"  # 1 + 4 spent + 4 reserved = 9 of 10
+    guard.settle(third, 0)
+    assert guard.status() == "ok" and guard.snapshot()["day_reserved_pico"] == 0
+
+
+def test_settling_twice_counts_once():
+    guard, _ = _guard(Clock(datetime(2026, 3, 10, 12, tzinfo=UTC)))
+    reservation = guard.reserve(usd_to_pico("2"))
+    guard.settle(reservation, usd_to_pico("1"))
+    guard.settle(reservation, usd_to_pico("1"))
+    assert guard.snapshot()["day_spent_pico"] == usd_to_pico("1")
+
+
+def test_seeded_from_the_ledger_spend_of_the_calendar_periods():
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    day, month = day_period(now, "UTC"), month_period(now, "UTC")
+    guard, calls = _guard(Clock(now), spent={(day.start, day.end): usd_to_pico("8.5"),
+                                             (month.start, month.end): usd_to_pico("20")})
+    assert calls == [(day.start, day.end), (month.start, month.end)]
+    assert guard.status() == "warning"
+    assert guard.used_ratio() == {"day": 0.85, "month": 0.2}
+
+
+def test_day_rolls_over_at_local_midnight_and_late_settlements_stay_in_their_day():
+    zone = "America/New_York"
+    clock = Clock(datetime(2026, 1, 11, 4, 59, tzinfo=UTC))  # 23:59 on the 10th in New York (EST, UTC-5)
+    guard, calls = _guard(clock, zone=zone)
+    late = guard.reserve(usd_to_pico("9"))
+    guard.settle(guard.reserve(usd_to_pico("1")), usd_to_pico("1"))
+    assert guard.status() == "exceeded"
+    clock.now += timedelta(minutes=2)  # 00:01 on the 11th in New York
+    assert guard.status() == "ok"
+    assert calls[-1][0] == datetime(2026, 1, 11, 5, tzinfo=UTC)  # new day looked up from the ledger
+    guard.settle(late, usd_to_pico("9"))  # started yesterday: not today's spend
+    assert guard.snapshot()["day_spent_pico"] == 0
+    assert guard.snapshot()["month_spent_pico"] == usd_to_pico("10")  # same month: both count
+
+
+def _seed(path, cost_pico: int, when: datetime) -> None:
+    ledger = Ledger(path)
+    ledger.record(UsageRecord(request_id=f"seed-{cost_pico}-{to_ms(when)}", ts_ms=to_ms(when), model=SMALL,
+                              backend="serverless", prompt_tokens=1, completion_tokens=1, cost_pico=cost_pico,
+                              latency_ms=1.0))
+    ledger.close()
+
+
+def test_burst_cannot_overshoot_the_budget_by_more_than_one_request(backends, tmp_path):
+    backends.reset()
+    max_tokens = 100
+    backends.serverless.script = Script(delay_s=0.3, reply_tokens=max_tokens)  # all in flight together
+    model = default_catalog().get(SMALL)
+    worst = worst_case_cost_pico(model, prompt_upper_bound(HELLO), max_tokens)
+    actual = cost_for(SMALL, prompt_tokens(HELLO), max_tokens)
+    budget = usd_to_pico("0.00005")
+    expected_admitted = -(-budget // worst)  # admitted while committed < budget
+    body = {"model": SMALL, "messages": HELLO, "max_tokens": max_tokens}
+    with running_gateway(backends, tmp_path, DAILY_BUDGET_USD="0.00005") as gw:
+        barrier = threading.Barrier(20)
+
+        def one(_):
+            barrier.wait()
+            return gw.chat(body)
+
+        with ThreadPoolExecutor(20) as pool:
+            responses = list(pool.map(one, range(20)))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses.count(200) == expected_admitted
+        assert statuses.count(429) == 20 - expected_admitted
+        refusal = next(r for r in responses if r.status_code == 429).json()["error"]
+        assert refusal["code"] == "budget_exceeded" and refusal["type"] == "insufficient_quota"
+        assert set(refusal) == {"message", "type", "param", "code"}
+        # keep going one at a time until refused: the final spend overshoots by at most one request
+        backends.serverless.script = Script(reply_tokens=max_tokens)
+        for _ in range(50):
+            if gw.chat(body).status_code == 429:
+                break
+        spent = gw.summary().json()["totals"]["cost_pico"]
+        assert budget <= spent <= budget + worst
+        assert spent % actual == 0 and len(gw.rows()) == spent // actual
+
+
+def test_from_the_warning_threshold_auto_is_downgraded_to_the_cheapest_model(backends, tmp_path):
+    backends.reset()
+    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("85"), datetime.now(UTC))  # 85 % of the $100 day
+    with running_gateway(backends, tmp_path) as gw:
+        auto = gw.chat({"model": "auto", "messages": HARD})
+        assert auto.status_code == 200
+        assert auto.headers["x-model"] == default_catalog().cheapest().id == SMALL
+        assert auto.headers["x-budget-downgraded"] == "true"
+        explicit = gw.chat({"model": MEDIUM, "messages": HARD})
+        assert explicit.headers["x-model"] == MEDIUM and "x-budget-downgraded" not in explicit.headers
+
+
+def test_below_the_warning_threshold_auto_is_not_downgraded(backends, tmp_path):
+    backends.reset()
+    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("79"), datetime.now(UTC))
+    with running_gateway(backends, tmp_path, SERVERLESS_RATIO="1") as gw:
+        assert gw.chat({"model": "auto", "messages": HARD}).headers["x-model"] == LARGE
+
+
+def test_month_spent_elsewhere_in_the_month_refuses_today(backends, tmp_path):
+    backends.reset()
+    clock = Clock(datetime(2026, 3, 15, 12, tzinfo=UTC))
+    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("1000"), datetime(2026, 3, 2, 9, tzinfo=UTC))
+    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("999"), datetime(2026, 2, 27, 9, tzinfo=UTC))  # last month
+    with running_gateway(backends, tmp_path, clock=clock) as gw:
+        response = gw.chat({"model": SMALL, "messages": HELLO})
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "budget_exceeded"
+        assert backends.serverless.app.request_count == 0
+        assert gw.rows() == [r for r in gw.rows() if r[0].startswith("seed-")]  # refusals write no rows
