@@ -1,0 +1,192 @@
+"""Runs the real Pulumi program (__main__.py) under Pulumi's mocks with a committed stack file.
+
+Config comes from Pulumi.<stack>.yaml exactly as committed; secrets, which the real stacks get
+from Pulumi ESC, come from ESC_STAND_IN (unique strings a test can search every input for).
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "llm-cost-governance"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+# What each stack's ESC environment provides (the real values live only in ESC).
+ESC_STAND_IN: dict[str, dict[str, str]] = {
+    "staging": {
+        "gatewayAdminToken": "esc-staging-admin-token-4b1f0c",
+        "lambdaApiKey": "esc-staging-lambda-key-9d2e7a",
+        "gatewayClientTokens": "esc-staging-client-a1,esc-staging-client-b2",
+        "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nesc-staging-ssh-key-77c3\n"
+                         "-----END OPENSSH PRIVATE KEY-----\n",
+    },
+    "prod": {
+        "gatewayAdminToken": "esc-prod-admin-token-e5a90d",
+        "lambdaApiKey": "esc-prod-lambda-key-31f6b8",
+        "gatewayClientTokens": "esc-prod-client-c3,esc-prod-client-d4",
+        "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nesc-prod-ssh-key-0a9e\n"
+                         "-----END OPENSSH PRIVATE KEY-----\n",
+        "slackWebhookUrl": "https://hooks.slack.com/services/T000/B000/esc-prod-slack-5c8d",
+    },
+}
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The committed stack file's config, as the Pulumi CLI hands it to a program (strings; JSON for
+    structured values)."""
+    data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in data["config"].items()}
+
+
+def secret_values(stack: str) -> list[str]:
+    """Every secret plaintext and every line of multi-line secrets (a leak may be partial)."""
+    values: list[str] = []
+    for value in ESC_STAND_IN[stack].values():
+        values.append(value)
+        values += [line for line in value.splitlines() if "esc-" in line]
+    return values
+
+
+def _arn(typ: str, name: str) -> str | None:
+    arns = {
+        "aws:sns/topic:Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
+        "aws:cloudwatch/logGroup:LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}",
+        "aws:secretsmanager/secret:Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-Ab12Cd",
+        "aws:kms/key:Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}-0000-1111",
+        "aws:lambda/function:Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+        "aws:cloudwatch/eventRule:EventRule": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}",
+        "aws:cloudwatch/metricAlarm:MetricAlarm": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}",
+        "aws:iam/role:Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+    }
+    return arns.get(typ)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers like AWS would (ARNs, names) and records every resource's inputs."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        outputs = dict(args.inputs)
+        name = args.inputs.get("name")
+        name = name if isinstance(name, str) else args.name
+        outputs["name"] = name
+        if args.typ == "aws:cloudwatch/dashboard:Dashboard":
+            dashboard = args.inputs["dashboardName"]
+            outputs["dashboardArn"] = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{dashboard}"
+        arn = _arn(args.typ, name)
+        if arn:
+            outputs["arn"] = arn
+        if args.typ == "aws:kms/key:Key":
+            outputs["keyId"] = f"{name}-0000-1111"
+        if args.typ.startswith("command:remote:"):
+            outputs.update({"stdout": "", "stderr": ""})
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE",
+                    "id": ACCOUNT}
+        raise NotImplementedError(f"the program made an unexpected call: {args.token}")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine would see (the mocks' args do not carry them)."""
+
+    delete_before_replace: bool
+    additional_secret_outputs: tuple[str, ...]
+    custom_create_timeout: str
+    dependencies: tuple[str, ...]
+
+
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.options: dict[tuple[str, str], Options] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.options[(request.type, request.name)] = Options(
+            delete_before_replace=request.deleteBeforeReplace,
+            additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            custom_create_timeout=request.customTimeouts.create,
+            dependencies=tuple(request.dependencies),
+        )
+        return super().RegisterResource(request)
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[pulumi.runtime.MockResourceArgs]
+    options: dict[tuple[str, str], Options]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str, name: str) -> pulumi.runtime.MockResourceArgs:
+        found = [r for r in self.of_type(typ) if r.name == name]
+        assert len(found) == 1, f"expected one {typ} named {name}, got {[r.name for r in self.of_type(typ)]}"
+        return found[0]
+
+
+def run_program(stack: str, config_overrides: dict[str, str | None] | None = None,
+                secrets: dict[str, str] | None = None) -> ProgramRun:
+    """Run __main__.py for `stack` with preview=False, so every apply really runs."""
+    config = stack_config(stack)
+    for key, value in (config_overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    secret_map = ESC_STAND_IN[stack] if secrets is None else secrets
+    config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
+    run = ProgramRun(stack, mocks.resources, monitor.options)
+
+    @pulumi.runtime.test
+    def program():
+        namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi_program__")
+        return pulumi.Output.all(**namespace["outputs"]).apply(run.outputs.update)
+
+    program()
+    return run
+
+
+def unwrapped_strings(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every (path, string) in a resource's inputs that is NOT inside a Pulumi secret."""
+    if rpc.is_rpc_secret(value):
+        return []
+    if isinstance(value, dict):
+        return [item for key, inner in value.items() for item in unwrapped_strings(inner, f"{path}.{key}")]
+    if isinstance(value, list | tuple):
+        return [item for i, inner in enumerate(value) for item in unwrapped_strings(inner, f"{path}[{i}]")]
+    if isinstance(value, pulumi.StringAsset):
+        return [(path, value.text)]
+    return [(path, value)] if isinstance(value, str) else []
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def reveal(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value

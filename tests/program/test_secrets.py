@@ -1,0 +1,43 @@
+"""No secret value appears unwrapped in any resource input; secrets reach AWS only as Pulumi secrets."""
+
+from __future__ import annotations
+
+from tests.program.harness import ESC_STAND_IN, is_secret, reveal, secret_values, unwrapped_strings
+
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+
+
+def test_no_secret_value_in_any_resource_input_outside_a_secret(run):
+    values = secret_values(run.stack)
+    assert len(run.resources) > 30
+    leaks = [
+        (resource.typ, resource.name, path)
+        for resource in run.resources
+        for path, text in unwrapped_strings(resource.inputs)
+        for value in values
+        if value in text
+    ]
+    assert leaks == []
+
+
+def test_no_secret_value_in_stack_outputs(run):
+    text = repr(run.outputs)
+    assert not [value for value in secret_values(run.stack) if value in text]
+
+
+def test_each_esc_secret_is_stored_as_a_secret_version(run):
+    versions = {r.name: r.inputs["secretString"] for r in run.of_type(SECRET_VERSION)}
+    expected = {"secrets-gateway-admin-token": "gatewayAdminToken", "secrets-lambda-api-key": "lambdaApiKey"}
+    if "slackWebhookUrl" in ESC_STAND_IN[run.stack]:
+        expected["secrets-slack-webhook"] = "slackWebhookUrl"
+    assert set(versions) == set(expected)
+    for name, key in expected.items():
+        assert is_secret(versions[name]), name
+        assert reveal(versions[name]) == ESC_STAND_IN[run.stack][key]
+
+
+def test_the_secrets_are_really_in_the_inputs_the_leak_check_walks(run):
+    """Guards the leak test: the walker must see the values inside secrets, just not count them."""
+    flattened = repr([r.inputs for r in run.resources])
+    for key in ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens"):
+        assert ESC_STAND_IN[run.stack][key] in flattened
