@@ -9,9 +9,7 @@ import pytest
 
 from components.settings import SECRET_KEYS
 from policy.validators import METRIC_ALARM, RULES
-
-from .program_run import ROOT as PROGRAM_ROOT
-from .program_run import run_program
+from tests.program.harness import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = (ROOT / "docs" / "operations.md").read_text()
@@ -48,10 +46,8 @@ def test_every_alarm_is_in_the_table(alarm):
 
 
 def test_every_alarm_the_program_creates_has_a_runbook_entry():
-    if not (PROGRAM_ROOT / "__main__.py").is_file():
-        pytest.skip("the Pulumi program is not in place yet")
     prefix = "llm-cost-governance-prod-"
-    names = [inputs["name"] for typ, _, inputs in run_program("prod") if typ == METRIC_ALARM]
+    names = [r.inputs["name"] for r in run_program("prod").of_type(METRIC_ALARM)]
     assert names and all(name.startswith(prefix) for name in names)
     alarms = _section(RUNBOOK, "Alarms")
     missing = [name for name in names if f"`{name.removeprefix(prefix)}`" not in alarms]

@@ -1,9 +1,9 @@
 """The Pulumi program, as committed, passes its own CrossGuard policy pack.
 
-The real `__main__.py` runs under Pulumi's mocks with each committed stack file's config (plus
-throwaway values for the ESC secrets); every resource's inputs, exactly as the engine would hand
-them to the pack (camelCase, secrets in wire form), go through every rule. A component change that
-would be blocked at `pulumi preview --policy-pack policy` fails here first, offline.
+The real `__main__.py` runs under Pulumi's mocks (tests/program/harness.py) with each committed
+stack file's config and stand-ins for the ESC secrets; every resource's inputs, exactly as the
+engine would hand them to the pack (camelCase, secrets in wire form), go through every rule. A
+component change that `pulumi preview --policy-pack policy` would block fails here first, offline.
 """
 
 from __future__ import annotations
@@ -11,17 +11,14 @@ from __future__ import annotations
 import pytest
 
 from policy import validators as v
-
-from .program_run import ROOT, run_program
+from tests.program.harness import run_program
 
 Resources = list[tuple[str, str, dict]]
 
 
 @pytest.fixture(scope="module", params=["staging", "prod"])
 def resources(request) -> Resources:
-    if not (ROOT / "__main__.py").is_file():
-        pytest.skip("the Pulumi program is not in place yet")
-    return run_program(request.param)
+    return [(r.typ, r.name, dict(r.inputs)) for r in run_program(request.param).resources]
 
 
 def test_every_resource_passes_every_rule(resources):
