@@ -154,6 +154,10 @@ class _Reader:
     def __init__(self, raw: Mapping[str, str | None]) -> None:
         self.raw = raw
 
+    def fail(self, key: str, allowed: str, reason: str = "") -> SettingsError:
+        """The error for `key`, quoting the value exactly as configured."""
+        return _error(key, self.raw.get(key), allowed, reason)
+
     def text(self, key: str, default: str = "") -> str:
         value = self.raw.get(key)
         return default if value is None or value.strip() == "" else value.strip()
@@ -161,13 +165,13 @@ class _Reader:
     def required(self, key: str, allowed: str, why: str = "") -> str:
         value = self.text(key)
         if not value:
-            raise _error(key, self.raw.get(key), allowed, f"required{why}")
+            raise self.fail(key, allowed, f"required{why}")
         return value
 
     def matching(self, key: str, pattern: re.Pattern[str], allowed: str, default: str = "") -> str:
         value = self.text(key, default)
         if value and not pattern.match(value):
-            raise _error(key, value, allowed)
+            raise self.fail(key, allowed)
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -176,7 +180,7 @@ class _Reader:
             return default
         if value in _TRUE | _FALSE:
             return value in _TRUE
-        raise _error(key, self.raw.get(key), "true or false")
+        raise self.fail(key, "true or false")
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         value = self.text(key)
@@ -185,9 +189,9 @@ class _Reader:
         try:
             number = int(value)
         except ValueError:
-            raise _error(key, value, f"a whole number in [{low}, {high}]") from None
+            raise self.fail(key, f"a whole number in [{low}, {high}]") from None
         if not low <= number <= high:
-            raise _error(key, value, f"a whole number in [{low}, {high}]")
+            raise self.fail(key, f"a whole number in [{low}, {high}]")
         return number
 
     def decimal(self, key: str, default: Decimal | None, allowed: str) -> Decimal | None:
@@ -197,9 +201,9 @@ class _Reader:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise _error(key, value, allowed, "not a number") from None
+            raise self.fail(key, allowed, "not a number") from None
         if not number.is_finite():
-            raise _error(key, value, allowed, "not a finite number")
+            raise self.fail(key, allowed, "not a finite number")
         return number
 
     def url(self, key: str, default: str = "") -> str:
@@ -207,7 +211,7 @@ class _Reader:
         if value:
             parsed = urlparse(value)
             if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
-                raise _error(key, value, "an http:// or https:// URL")
+                raise self.fail(key, "an http:// or https:// URL")
         return value
 
     def json_value(self, key: str, default: T, kind: type, allowed: str) -> T:
@@ -220,27 +224,32 @@ class _Reader:
             # A bare string in YAML for a list key ("a@b.c") is a common slip: accept it as one item.
             parsed = [value] if kind is list else None
         if not isinstance(parsed, kind):
-            raise _error(key, value, allowed)
+            raise self.fail(key, allowed)
         return parsed  # type: ignore[return-value]
 
-    def shared_rule(self, keys: str, value: object, allowed: str, check: Callable[[], T]) -> T:
+    def shared_rule(self, keys: str | tuple[str, ...], allowed: str, check: Callable[[], T]) -> T:
+        """Apply a rule of the shared package; its message becomes the reason. Several keys are all
+        named when the rule relates them (e.g. monthly >= daily)."""
         try:
             return check()
         except (ConfigError, UnknownModelError) as exc:
-            raise _error(keys, value, allowed, str(exc)) from None
+            names = (keys,) if isinstance(keys, str) else keys
+            quoted = ", ".join(f"{PROJECT}:{k} = {self.raw.get(k)!r}" for k in names)
+            raise SettingsError(f"invalid config {quoted}: {exc}. Allowed: {allowed}") from None
 
 
 def _budgets(r: _Reader) -> tuple[Budgets, Decimal, Decimal]:
     allowed = "a USD amount > 0 (at most 12 decimals), with monthlyBudgetUsd >= dailyBudgetUsd"
     daily_raw = r.required("dailyBudgetUsd", allowed)
     monthly_raw = r.required("monthlyBudgetUsd", allowed)
-    daily = r.shared_rule("dailyBudgetUsd", daily_raw, allowed,
+    daily = r.shared_rule("dailyBudgetUsd", allowed,
                           lambda: usd_to_pico(daily_raw, name="dailyBudgetUsd"))
-    monthly = r.shared_rule("monthlyBudgetUsd", monthly_raw, allowed,
+    monthly = r.shared_rule("monthlyBudgetUsd", allowed,
                             lambda: usd_to_pico(monthly_raw, name="monthlyBudgetUsd"))
-    key = "monthlyBudgetUsd" if daily > 0 else "dailyBudgetUsd"
-    value = monthly_raw if daily > 0 else daily_raw
-    budgets = r.shared_rule(key, value, allowed, lambda: Budgets(daily, monthly))
+    # A budget <= 0 is that key's fault; monthly < daily relates both, so both are named.
+    keys = ("dailyBudgetUsd",) if daily <= 0 else ("monthlyBudgetUsd",) if monthly <= 0 else (
+        "dailyBudgetUsd", "monthlyBudgetUsd")
+    budgets = r.shared_rule(keys, allowed, lambda: Budgets(daily, monthly))
     return budgets, Decimal(daily_raw), Decimal(monthly_raw)
 
 
@@ -249,11 +258,11 @@ def _thresholds(r: _Reader) -> Thresholds:
     warning = r.decimal("warningThresholdPercent", DEFAULT_WARNING_PERCENT, allowed)
     critical = r.decimal("criticalThresholdPercent", DEFAULT_CRITICAL_PERCENT, allowed)
     assert warning is not None and critical is not None
-    # Name the key whose own range is wrong; if both are in range, the order is (blame warning).
+    # Name the key whose own range is wrong; when both are in range their order is, so name both.
     for key, value in (("warningThresholdPercent", warning), ("criticalThresholdPercent", critical)):
         if not 0 < value <= 100:
-            raise _error(key, r.text(key), allowed, "must be in (0, 100]")
-    return r.shared_rule("warningThresholdPercent", str(warning), allowed,
+            raise r.fail(key, allowed, "must be in (0, 100]")
+    return r.shared_rule(("warningThresholdPercent", "criticalThresholdPercent"), allowed,
                          lambda: Thresholds(warning=warning, critical=critical))
 
 
@@ -262,21 +271,21 @@ def _schedule(r: _Reader) -> tuple[str, int]:
     try:
         interval = rate_interval_seconds(schedule)
     except ValueError as exc:
-        raise _error("trackerSchedule", schedule, SCHEDULE_ALLOWED, str(exc)) from None
+        raise r.fail("trackerSchedule", SCHEDULE_ALLOWED, str(exc)) from None
     period_allowed = (f"a multiple of 60 seconds in [60, {MAX_ALARM_PERIOD_SECONDS}], "
                       "equal to the push interval")
     if r.text("alarmPeriodSeconds"):
         period = r.integer("alarmPeriodSeconds", 0, 60, MAX_ALARM_PERIOD_SECONDS)
         if period % 60:
-            raise _error("alarmPeriodSeconds", period, period_allowed)
+            raise r.fail("alarmPeriodSeconds", period_allowed)
         if interval is not None and period != interval:
-            raise _error("alarmPeriodSeconds", period, period_allowed,
+            raise r.fail("alarmPeriodSeconds", period_allowed,
                          f"trackerSchedule {schedule} pushes every {interval} s")
         return schedule, period
     if interval is None:
-        raise _error("alarmPeriodSeconds", None, period_allowed, "required when trackerSchedule is a cron()")
+        raise r.fail("alarmPeriodSeconds", period_allowed, "required when trackerSchedule is a cron()")
     if interval > MAX_ALARM_PERIOD_SECONDS:
-        raise _error("trackerSchedule", schedule, f"an interval of at most {MAX_ALARM_PERIOD_SECONDS} s",
+        raise r.fail("trackerSchedule", f"an interval of at most {MAX_ALARM_PERIOD_SECONDS} s",
                      "CloudWatch alarms cannot evaluate a longer period")
     return schedule, interval
 
@@ -285,7 +294,7 @@ def _namespace(r: _Reader) -> str:
     allowed = "1-255 of A-Z a-z 0-9 . _ / # : -, not starting with the reserved 'AWS/'"
     namespace = r.matching("metricNamespace", _NAMESPACE, allowed, metrics_contract.DEFAULT_NAMESPACE)
     if namespace.upper().startswith("AWS/"):
-        raise _error("metricNamespace", namespace, allowed, "the AWS/ prefix is reserved for AWS services")
+        raise r.fail("metricNamespace", allowed, "the AWS/ prefix is reserved for AWS services")
     return namespace
 
 
@@ -294,9 +303,9 @@ def _emails(r: _Reader) -> tuple[str, ...]:
     emails = r.json_value("alertEmails", [], list, allowed)
     for email in emails:
         if not isinstance(email, str) or not _EMAIL.match(email):
-            raise _error("alertEmails", email, allowed, "not an email address")
+            raise r.fail("alertEmails", allowed, f"{email!r} is not an email address")
     if len(set(emails)) != len(emails):
-        raise _error("alertEmails", emails, allowed, "duplicate address")
+        raise r.fail("alertEmails", allowed, "duplicate address")
     return tuple(emails)
 
 
@@ -305,9 +314,9 @@ def _model_map(r: _Reader) -> dict[str, str]:
     allowed = f"a JSON object mapping catalog ids ({', '.join(catalog.ids)}) to GPU server model names"
     mapping = r.json_value("gpuModelMap", {}, dict, allowed)
     for model_id, served in mapping.items():
-        r.shared_rule("gpuModelMap", model_id, allowed, lambda m=model_id: catalog.get(m))
+        r.shared_rule("gpuModelMap", allowed, lambda m=model_id: catalog.get(m))
         if not isinstance(served, str) or not served.strip():
-            raise _error("gpuModelMap", {model_id: served}, allowed, "the served model name must be a string")
+            raise r.fail("gpuModelMap", allowed, f"the served model name for {model_id!r} must be a string")
     return mapping
 
 
@@ -317,7 +326,7 @@ def _bind_address(r: _Reader) -> str:
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        raise _error("gatewayBindAddress", value, "an IP address such as 127.0.0.1 or 0.0.0.0") from None
+        raise r.fail("gatewayBindAddress", "an IP address such as 127.0.0.1 or 0.0.0.0") from None
     return value
 
 
@@ -327,12 +336,12 @@ def _gateway_url(r: _Reader) -> str:
                "gatewayPort), e.g. https://gateway.example.com; http:// only for 127.0.0.1/localhost")
     url = r.url("gatewayUrl")
     if not url:
-        raise _error("gatewayUrl", None, allowed, "required")
+        raise r.fail("gatewayUrl", allowed, "required")
     parsed = urlparse(url)
     if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise _error("gatewayUrl", url, allowed, "plain http would expose the admin token")
+        raise r.fail("gatewayUrl", allowed, "plain http would expose the admin token")
     if parsed.query or parsed.fragment:
-        raise _error("gatewayUrl", url, allowed, "no query or fragment")
+        raise r.fail("gatewayUrl", allowed, "no query or fragment")
     return url.rstrip("/")
 
 
@@ -351,25 +360,25 @@ def _gateway(r: _Reader) -> GatewaySettings:
     why = " when gatewayEnabled is true"
     host = r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
     if not _HOST.match(host):
-        raise _error("gatewayHost", host, "a DNS name or an IP address")
+        raise r.fail("gatewayHost", "a DNS name or an IP address")
     user_allowed = "a Unix user name (lower case letters, digits, _ and -)"
     user = r.required("gatewayUser", user_allowed, why)
     if not _USER.match(user):
-        raise _error("gatewayUser", user, user_allowed)
+        raise r.fail("gatewayUser", user_allowed)
     image_allowed = "an image reference like registry/name:tag or registry/name@sha256:<digest>"
     image = r.required("gatewayImage", image_allowed, why)
     if not _IMAGE.match(image):
-        raise _error("gatewayImage", image, image_allowed)
+        raise r.fail("gatewayImage", image_allowed)
     key_allowed = ("the host's public SSH key, e.g. from `ssh-keyscan -t ed25519 <host>`: "
                    "'ssh-ed25519 AAAA...'")
     host_key = r.required("gatewayHostKey", key_allowed, why + " (without it any host is trusted)")
     if not _HOST_KEY.match(host_key):
-        raise _error("gatewayHostKey", host_key, key_allowed)
+        raise r.fail("gatewayHostKey", key_allowed)
     home = "/root" if user == "root" else f"/home/{user}"
     remote_dir = r.matching("gatewayRemoteDir", _REMOTE_DIR, "an absolute path of A-Z a-z 0-9 . _ / -",
                             f"{home}/llm-gateway")
     if ".." in remote_dir.split("/"):
-        raise _error("gatewayRemoteDir", remote_dir, "an absolute path without '..'")
+        raise r.fail("gatewayRemoteDir", "an absolute path without '..'")
     return GatewaySettings(
         enabled=True,
         url=url,
@@ -390,20 +399,20 @@ def _tracker(r: _Reader) -> TrackerSettings:
     schedule, period = _schedule(r)
     retention = r.integer("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS, 1, 3653)
     if retention not in LOG_RETENTION_DAYS:
-        raise _error("logRetentionDays", retention, f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        raise r.fail("logRetentionDays", f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
     hourly_allowed = "a USD amount >= 0 per GPU hour, e.g. 0.75"
     hourly = r.decimal("gpuHourlyUsd", None, hourly_allowed)
     if hourly is not None and hourly < 0:
-        raise _error("gpuHourlyUsd", r.text("gpuHourlyUsd"), hourly_allowed)
+        raise r.fail("gpuHourlyUsd", hourly_allowed)
     started = r.text("gpuHostStartedAt")
     if started:
         allowed = "an ISO 8601 time with a UTC offset, e.g. 2026-01-01T00:00:00+00:00"
         try:
             moment = datetime.fromisoformat(started)
         except ValueError:
-            raise _error("gpuHostStartedAt", started, allowed) from None
+            raise r.fail("gpuHostStartedAt", allowed) from None
         if moment.tzinfo is None:
-            raise _error("gpuHostStartedAt", started, allowed, "no UTC offset")
+            raise r.fail("gpuHostStartedAt", allowed, "no UTC offset")
     return TrackerSettings(
         schedule=schedule,
         period_seconds=period,
@@ -427,7 +436,7 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
     try:
         ratio_number = float(ratio_raw)
     except ValueError:
-        raise _error("serverlessRatio", ratio_raw, ratio_allowed) from None
+        raise r.fail("serverlessRatio", ratio_allowed) from None
     zone = r.text("timeZone", "UTC")
     return Settings(
         project=PROJECT,
@@ -438,9 +447,9 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
         thresholds=_thresholds(r),
         daily_budget_usd=daily_usd,
         monthly_budget_usd=monthly_usd,
-        serverless_ratio=r.shared_rule("serverlessRatio", ratio_raw, ratio_allowed,
+        serverless_ratio=r.shared_rule("serverlessRatio", ratio_allowed,
                                        lambda: validate_ratio(ratio_number)),
-        time_zone=r.shared_rule("timeZone", zone, "an IANA time zone such as UTC or Europe/Berlin",
+        time_zone=r.shared_rule("timeZone", "an IANA time zone such as UTC or Europe/Berlin",
                                 lambda: parse_zone(zone).key),
         alert_emails=_emails(r),
         encrypt_alert_topic=r.boolean("encryptAlertTopic", True),

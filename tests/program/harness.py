@@ -49,6 +49,12 @@ def stack_config(stack: str) -> dict[str, str]:
             for key, value in data["config"].items()}
 
 
+def project_config(stack: str) -> dict[str, str]:
+    """The stack file's llm-cost-governance:* keys, without the prefix (parse_settings' input)."""
+    prefix = f"{PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in stack_config(stack).items() if k.startswith(prefix)}
+
+
 def secret_values(stack: str) -> list[str]:
     """Every secret plaintext and every line of multi-line secrets (a leak may be partial)."""
     values: list[str] = []

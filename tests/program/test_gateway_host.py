@@ -1,0 +1,130 @@
+"""GatewayHost under mocks: pinned host key, secrets only via stdin, safe replacement, hash triggers."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from components.gateway_env import render_env_file
+from components.gateway_host import CONTAINER_NAME, SCRIPTS, SCRIPTS_DIR
+from components.settings import SettingsError, parse_settings
+from gateway import env_names
+from tests.program.harness import (
+    ESC_STAND_IN,
+    PROJECT,
+    REGION,
+    ProgramRun,
+    is_secret,
+    project_config,
+    reveal,
+    stack_config,
+)
+
+COMMAND = "command:remote:Command"
+COPY = "command:remote:CopyToRemote"
+REMOTE = "/home/ubuntu/llm-gateway"  # the default gatewayRemoteDir for gatewayUser ubuntu
+
+
+def remote_resources(run: ProgramRun) -> list:
+    return [r for r in run.resources if r.typ.startswith("command:remote:")]
+
+
+def test_every_connection_pins_the_host_key_and_uses_the_esc_private_key(run):
+    config = stack_config(run.stack)
+    resources = remote_resources(run)
+    assert len(resources) == len(SCRIPTS) + 3
+    for resource in resources:
+        connection = resource.inputs["connection"]
+        if is_secret(connection):  # the private key makes the whole object secret
+            connection = reveal(connection)
+        assert connection["hostKey"] == config[f"{PROJECT}:gatewayHostKey"], resource.name
+        assert connection["host"] == config[f"{PROJECT}:gatewayHost"]
+        assert connection["user"] == config[f"{PROJECT}:gatewayUser"]
+        assert connection["privateKey"] == ESC_STAND_IN[run.stack]["sshPrivateKey"]
+        assert is_secret(resource.inputs["connection"])
+
+
+def test_no_command_uses_the_ssh_environment_input(run):
+    for resource in run.of_type(COMMAND):
+        assert "environment" not in resource.inputs, resource.name
+
+
+def test_env_file_step_takes_secrets_on_stdin_logs_nothing_and_hides_its_output(run):
+    step = run.one(COMMAND, "gateway-env-file")
+    assert is_secret(step.inputs["stdin"])
+    assert step.inputs["logging"] == "none"
+    assert set(run.options[(COMMAND, "gateway-env-file")].additional_secret_outputs) >= {"stdout", "stderr"}
+    argv = shlex.split(step.inputs["create"])
+    assert argv == ["bash", f"{REMOTE}/bin/write-env.sh", f"{REMOTE}/gateway.env"]
+
+
+def test_env_file_holds_exactly_the_gateway_contract(run):
+    text = reveal(run.one(COMMAND, "gateway-env-file").inputs["stdin"])
+    pairs = dict(line.split("=", 1) for line in text.splitlines())
+    declared = {v for k, v in vars(env_names).items() if k.isupper() and isinstance(v, str)}
+    assert set(pairs) <= declared
+    assert set(env_names.SECRETS) <= set(pairs)
+    secrets = ESC_STAND_IN[run.stack]
+    assert pairs[env_names.ADMIN_TOKEN] == secrets["gatewayAdminToken"]
+    assert pairs[env_names.CLIENT_TOKENS] == secrets["gatewayClientTokens"]
+    assert pairs[env_names.SERVERLESS_API_KEY] == secrets["lambdaApiKey"]
+    assert pairs[env_names.DAILY_BUDGET_USD] == stack_config(run.stack)[f"{PROJECT}:dailyBudgetUsd"]
+    assert float(pairs[env_names.SERVERLESS_RATIO]) == float(project_config(run.stack)["serverlessRatio"])
+    assert pairs[env_names.HOST] == "127.0.0.1"
+
+
+def test_container_step_is_replaced_delete_first_and_stops_the_container_on_delete(run):
+    step = run.one(COMMAND, "gateway-container")
+    options = run.options[(COMMAND, "gateway-container")]
+    assert options.delete_before_replace is True
+    assert options.custom_create_timeout.endswith("s")
+    assert shlex.split(step.inputs["delete"]) == ["bash", f"{REMOTE}/bin/stop.sh", CONTAINER_NAME]
+    create = shlex.split(step.inputs["create"])
+    assert create[:3] == ["bash", f"{REMOTE}/bin/deploy.sh", CONTAINER_NAME]
+    assert create[3] == stack_config(run.stack)[f"{PROJECT}:gatewayImage"]
+    assert create[6] == stack_config(run.stack)[f"{PROJECT}:gatewayHealthTimeoutSeconds"]
+    trigger = step.inputs["triggers"]
+    assert is_secret(trigger) and len(reveal(trigger)) == 1 and len(reveal(trigger)[0]) == 64
+
+
+def test_the_trigger_changes_with_image_and_env_and_not_otherwise():
+    from components.gateway_host import deploy_trigger, scripts_digest
+
+    raw = project_config("prod")
+    settings = parse_settings("prod", REGION, raw)
+    other_image = parse_settings("prod", REGION, {**raw, "gatewayImage": "ghcr.io/example-org/gw:0.2.0"})
+    scripts = scripts_digest()
+    base = deploy_trigger(settings, "A=1\n", scripts)
+    assert deploy_trigger(settings, "A=1\n", scripts) == base
+    assert deploy_trigger(other_image, "A=1\n", scripts) != base
+    assert deploy_trigger(settings, "A=2\n", scripts) != base
+    assert deploy_trigger(settings, "A=1\n", "edited") != base
+
+
+def test_scripts_are_copied_from_the_repo_to_the_remote_bin_dir(run):
+    copies = {r.name: r.inputs for r in run.of_type(COPY)}
+    assert len(copies) == len(SCRIPTS)
+    for script in SCRIPTS:
+        inputs = copies[f"gateway-{script.removesuffix('.sh')}-script"]
+        assert inputs["remotePath"] == f"{REMOTE}/bin/{script}"
+        assert inputs["source"].path == str(SCRIPTS_DIR / script)
+
+
+def test_preflight_runs_before_the_env_file_and_the_env_file_before_the_container(run):
+    env_deps = run.options[(COMMAND, "gateway-env-file")].dependencies
+    container_deps = run.options[(COMMAND, "gateway-container")].dependencies
+    assert any(urn.endswith("::gateway-preflight") for urn in env_deps)
+    assert any(urn.endswith("::gateway-env-file") for urn in container_deps)
+
+
+@pytest.mark.parametrize("key", ["gatewayClientTokens", "gatewayAdminToken", "lambdaApiKey"])
+def test_a_secret_with_a_line_break_is_rejected_by_key_without_showing_it(key):
+    settings = parse_settings("prod", REGION, project_config("prod"))
+    values = {"client_tokens": "a", "admin_token": "b", "serverless_api_key": "c"}
+    field = {"gatewayClientTokens": "client_tokens", "gatewayAdminToken": "admin_token",
+             "lambdaApiKey": "serverless_api_key"}[key]
+    values[field] = "top-secret-line-1\nINJECTED=1"
+    with pytest.raises(SettingsError, match=key) as info:
+        render_env_file(settings, **values)
+    assert "top-secret" not in str(info.value)
