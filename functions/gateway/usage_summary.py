@@ -7,6 +7,7 @@ reads exactly what is written here. `period=day|month` uses the calendar bounds 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import parse_qs
 
@@ -17,9 +18,11 @@ from llm_shared.usage_schema import build_summary
 from .openai_errors import bad_request
 
 MAX_CUSTOM_DAYS = 366
+_PLUS_DECODED_AS_SPACE = re.compile(r" (\d\d:?\d\d)$")
 
 
 def _moment(raw: str, name: str) -> datetime:
+    raw = _PLUS_DECODED_AS_SPACE.sub(r"+\1", raw)  # an unencoded '+' offset arrives as a space
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
