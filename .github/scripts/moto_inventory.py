@@ -17,8 +17,20 @@ import boto3
 
 # What the program always creates with the gateway disabled: daily and monthly alarms at two
 # thresholds, forecast, heartbeat and tracker errors (7); gateway token and Lambda API key secrets.
+# tests/pipeline/test_integration_stack.py checks these against the program itself.
 CREATED_AT_LEAST = {"sns_topics": 1, "metric_alarms": 7, "lambda_functions": 1, "secrets": 2,
                     "event_rules": 1, "log_groups": 1, "iam_roles": 1, "dashboards": 1}
+# The Pulumi resource type behind each count.
+RESOURCE_TYPES = {
+    "sns_topics": "aws:sns/topic:Topic",
+    "metric_alarms": "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "lambda_functions": "aws:lambda/function:Function",
+    "secrets": "aws:secretsmanager/secret:Secret",
+    "event_rules": "aws:cloudwatch/eventRule:EventRule",
+    "log_groups": "aws:cloudwatch/logGroup:LogGroup",
+    "iam_roles": "aws:iam/role:Role",
+    "dashboards": "aws:cloudwatch/dashboard:Dashboard",
+}
 
 
 def inventory(endpoint_url: str | None, region: str) -> dict[str, int]:

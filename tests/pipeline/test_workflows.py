@@ -281,26 +281,16 @@ def test_integration_runs_up_then_destroy_with_a_local_backend_and_no_oidc():
     assert stop and stop[0]["if"] == "always()"
 
 
-@pytest.mark.parametrize("setting", ["skipCredentialsValidation", "skipRequestingAccountId",
-                                     "skipMetadataApiCheck", "s3UsePathStyle"])
-def test_integration_sets_the_provider_skip_settings(setting):
+def test_integration_writes_the_stack_with_the_script_before_setting_secrets():
     _, script = _integration_script()
-    assert f"pulumi config set aws:{setting} true" in script
+    init = script.index('pulumi stack init "$STACK"')
+    write = script.index(".github/scripts/integration_stack.py --stack")
+    secret = script.index("pulumi config set --secret")
+    assert init < write < secret < script.index("pulumi up --stack")
+    assert '--endpoint "http://127.0.0.1:$MOTO_PORT"' in script
 
 
-def test_integration_points_every_used_service_at_moto():
+def test_integration_sets_secrets_from_stdin_never_from_argv():
     _, script = _integration_script()
-    services = re.search(r"for service in ([a-z0-9 ]+); do", script).group(1).split()
-    assert {"cloudwatch", "events", "iam", "lambda", "logs", "secretsmanager", "sns", "sts"} <= set(services)
-    assert 'pulumi config set --path "aws:endpoints[0].$service" "http://127.0.0.1:$MOTO_PORT"' in script
-
-
-def test_integration_uses_staging_settings_without_esc_and_gateway_disabled():
-    _, script = _integration_script()
-    assert "Pulumi.staging.yaml" in script
-    assert "pulumi config set gatewayEnabled false" in script
-    assert re.search(r'pulumi config set --secret "\$key"', script)
-    secret_keys = re.search(r"for key in ([A-Za-z ]+); do", script).group(1).split()
-    assert {"gatewayAdminToken", "lambdaApiKey"} <= set(secret_keys)
-    # The ESC import is not copied: the merge only takes staging's `config:` block.
-    assert 'staging.get("config")' in script and '"environment"' not in script
+    assert re.search(r'openssl rand -hex 24 \| pulumi config set --secret "\$key"', script)
+    assert not re.search(r"pulumi config set --secret \S+ \S+", script)
