@@ -13,7 +13,9 @@ from llm_shared.periods import Period
 from llm_shared.usage_schema import UsageSummary, UsageSummaryError, parse_summary
 
 SUMMARY_PATH = "/v1/usage/summary"
-DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds; two reads must fit a 60 s Lambda
+# (connect, read) seconds. The gateway aggregates a month of ledger rows in SQL per request (about
+# 6 s for 1M rows on a 2-core host, see docs/cost-tracker.md); two reads must fit a 60 s Lambda.
+DEFAULT_TIMEOUT = (3.05, 20.0)
 _SNIPPET = 200
 
 

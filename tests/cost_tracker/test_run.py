@@ -95,52 +95,6 @@ def test_breakdowns_split_serverless_spend_and_gpu_hours(aws, ledger, gateway):
     assert stack_metric(aws, mc.DAILY_COST)[0]["Maximum"] == pytest.approx(pico_to_float(small + gpu_day))
 
 
-# Every alarm the program defines: (metric, budget variable, threshold variable). The BudgetAlarms
-# component builds them the same way: threshold = budget x percent / 100, statistic Maximum,
-# period = push interval, comparison >= threshold, dimensions exactly [Stack].
-ALARMS = {
-    "daily-warning": (mc.DAILY_COST, env.DAILY_BUDGET_USD, env.WARNING_THRESHOLD_PERCENT),
-    "daily-critical": (mc.DAILY_COST, env.DAILY_BUDGET_USD, env.CRITICAL_THRESHOLD_PERCENT),
-    "monthly-warning": (mc.MONTHLY_COST, env.MONTHLY_BUDGET_USD, env.WARNING_THRESHOLD_PERCENT),
-    "monthly-critical": (mc.MONTHLY_COST, env.MONTHLY_BUDGET_USD, env.CRITICAL_THRESHOLD_PERCENT),
-    "forecast": (mc.FORECAST_MONTHLY_COST, env.MONTHLY_BUDGET_USD, env.CRITICAL_THRESHOLD_PERCENT),
-}
-
-
-def _firing(aws, environ) -> set[str]:
-    fired = set()
-    for alarm, (metric, budget, percent) in ALARMS.items():
-        threshold = Decimal(environ[budget]) * Decimal(environ[percent]) / 100
-        points = stack_metric(aws, metric, stat="Maximum", period=3600)
-        assert len(points) == 1, alarm
-        if Decimal(repr(points[0]["Maximum"])) >= threshold:
-            fired.add(alarm)
-    return fired
-
-
-@pytest.mark.parametrize(("where", "percent", "expected"), [
-    ("day", 79, set()),
-    ("day", 80, {"daily-warning"}),
-    ("day", 100, {"daily-warning", "daily-critical"}),
-    ("month", 79, {"forecast"}),  # 790 spent by mid-month projects 1580
-    ("month", 80, {"monthly-warning", "forecast"}),
-    ("month", 100, {"monthly-warning", "monthly-critical", "forecast"}),
-    ("forecast", 79, set()),
-    ("forecast", 80, set()),  # the forecast alarm is at 100 % of the monthly budget
-    ("forecast", 100, {"forecast"}),
-])
-def test_each_alarm_fires_exactly_at_its_threshold(aws, ledger, gateway, where, percent, expected):
-    environ = make_env(aws, gateway.url)
-    if where == "day":  # today's spend = percent of the daily budget
-        add_usage(ledger, NOW - timedelta(hours=3), SMALL, cost_pico=usd_to_pico("50") * percent // 100)
-    elif where == "month":  # earlier this month: percent of the monthly budget, nothing today
-        add_usage(ledger, EARLIER_THIS_MONTH, SMALL, cost_pico=usd_to_pico("1000") * percent // 100)
-    else:  # half the month gone: half of (percent x monthly budget) projects exactly percent
-        add_usage(ledger, EARLIER_THIS_MONTH, SMALL, cost_pico=usd_to_pico("500") * percent // 100)
-    run_once(load_settings(environ), make_deps(aws), now=NOW)
-    assert _firing(aws, environ) == expected
-
-
 def test_a_duplicate_invocation_leaves_maximum_unchanged(aws, ledger, gateway):
     add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, count=4)
     settings = load_settings(make_env(aws, gateway.url))
