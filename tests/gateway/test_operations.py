@@ -1,0 +1,135 @@
+"""Health, readiness, Prometheus metrics, and the ledger's flush-on-stop guarantee."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.ledger_writer import LedgerWriter
+from llm_shared.ledger import Ledger, UsageRecord
+from llm_shared.pricing import cost_for
+from standins import Script, prompt_tokens
+from standins.serving import bind_loopback
+
+from .conftest import HELLO, SMALL, running_gateway
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def test_metrics_count_requests_tokens_cost_latency_and_budget(gw, backends):
+    for _ in range(3):
+        gw.chat({"model": SMALL, "messages": HELLO})
+    backends.serverless.script = Script(fail_status=503, fail_count=1)
+    gw.chat({"model": SMALL, "messages": HELLO})  # falls back to the GPU
+    gw.chat({"model": "nope", "messages": HELLO})  # rejected before routing
+    response = requests.get(f"{gw.url}/metrics", timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples = _samples(response.text)
+    serverless = (("backend", "serverless"), ("model", SMALL), ("status", "ok"))
+    assert samples[("gateway_requests_total", serverless)] == 3
+    assert samples[("gateway_requests_total", (("backend", "gpu"), ("model", SMALL), ("status", "ok")))] == 1
+    prompt = prompt_tokens(HELLO)
+    assert samples[("gateway_tokens_total", (("backend", "serverless"), ("kind", "prompt"),
+                                             ("model", SMALL)))] == 3 * prompt
+    expected_usd = 4 * cost_for(SMALL, prompt, 8) / 10**12
+    cost = sum(v for (name, _), v in samples.items() if name == "gateway_cost_usd_total")
+    assert abs(cost - expected_usd) < 1e-15
+    assert samples[("gateway_request_latency_seconds_count", (("backend", "serverless"),))] == 3
+    assert samples[("gateway_fallbacks_total", (("from_backend", "serverless"), ("reason", "status")))] == 1
+    assert samples[("gateway_rejected_requests_total", (("status", "404"),))] == 1
+    day_ratio = samples[("gateway_budget_used_ratio", (("period", "day"),))]
+    assert abs(day_ratio - expected_usd / 100) < 1e-15
+
+
+def test_healthz_and_readyz(backends, tmp_path):
+    backends.reset()
+    closed = bind_loopback(0)
+    dead = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    closed.close()
+    with running_gateway(backends, tmp_path) as gw:
+        assert requests.get(f"{gw.url}/healthz", timeout=10).json() == {"status": "ok"}
+        ready = requests.get(f"{gw.url}/readyz", timeout=10)
+        assert ready.status_code == 200
+        assert ready.json()["backends"] == {"serverless": True, "gpu": True}
+    with running_gateway(backends, tmp_path / "one", GPU_BASE_URL=dead) as gw:
+        ready = requests.get(f"{gw.url}/readyz", timeout=10)
+        assert ready.status_code == 200 and ready.json()["backends"] == {"serverless": True, "gpu": False}
+    with running_gateway(backends, tmp_path / "none", GPU_BASE_URL=dead, SERVERLESS_BASE_URL=dead) as gw:
+        ready = requests.get(f"{gw.url}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+        assert requests.get(f"{gw.url}/healthz", timeout=10).status_code == 200  # alive, just not ready
+
+
+def test_graceful_stop_writes_every_queued_record(backends, tmp_path):
+    backends.reset()
+    with running_gateway(backends, tmp_path, ledger_interval_s=60) as gw:  # the writer would wait a minute
+        for _ in range(5):
+            assert gw.chat({"model": SMALL, "messages": HELLO}).status_code == 200
+        assert gw.app.writer.pending == 5  # nothing written yet: writes are off the request path
+    ledger = Ledger(gw.ledger_path)
+    try:
+        assert ledger.count() == 5
+    finally:
+        ledger.close()
+
+
+def test_restart_seeds_the_budget_guard_from_the_ledger(backends, tmp_path):
+    backends.reset()
+    with running_gateway(backends, tmp_path, DAILY_BUDGET_USD="0.000001") as gw:
+        assert gw.chat({"model": SMALL, "messages": HELLO, "max_tokens": 8}).status_code == 200
+        assert gw.chat({"model": SMALL, "messages": HELLO, "max_tokens": 8}).status_code == 429
+    with running_gateway(backends, tmp_path, DAILY_BUDGET_USD="0.000001") as gw:
+        assert gw.chat({"model": SMALL, "messages": HELLO, "max_tokens": 8}).status_code == 429
+
+
+def _record(i: int) -> UsageRecord:
+    return UsageRecord(request_id=f"r{i}", ts_ms=1_700_000_000_000 + i, model=SMALL, backend="gpu",
+                       prompt_tokens=1, completion_tokens=1, cost_pico=5, latency_ms=1.0)
+
+
+def test_writer_batches_on_its_interval_and_flush_waits_for_it(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    writer = LedgerWriter(ledger, interval_s=0.2)
+    writer.start()
+    try:
+        for i in range(100):
+            writer.submit(_record(i))
+        assert ledger.count() == 0  # queued, not yet written: the crash-loss window
+        started = time.monotonic()
+        assert writer.flush(timeout=5)
+        assert time.monotonic() - started < 0.2  # flush wakes the writer instead of waiting
+        assert ledger.count() == 100
+        writer.submit(_record(100))
+        deadline = time.monotonic() + 2
+        while ledger.count() < 101 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ledger.count() == 101  # written by the interval alone
+    finally:
+        writer.stop()
+        ledger.close()
+
+
+def test_writer_survives_a_failing_batch(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    writer = LedgerWriter(ledger, interval_s=0.05)
+    writer.start()
+    try:
+        ledger._conn().execute("CREATE TRIGGER no_gpu BEFORE INSERT ON usage WHEN NEW.cost_pico = 13 "
+                               "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        writer.submit(UsageRecord(request_id="bad", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=1,
+                                  completion_tokens=1, cost_pico=13, latency_ms=1.0))
+        assert writer.flush(timeout=5)
+        assert writer.failed_batches == 1
+        writer.submit(_record(1))
+        assert writer.flush(timeout=5) and ledger.count() == 1
+    finally:
+        writer.stop()
+        ledger.close()
