@@ -74,7 +74,7 @@ def host(tmp_path: Path) -> Host:
 def healthy_port():
     """A real HTTP server on 127.0.0.1 standing in for the started container's /healthz."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server.server_address[1]
     server.shutdown()

@@ -1,0 +1,128 @@
+"""The Slack forwarder: webhook from Secrets Manager (moto), posted to a local stand-in for Slack."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from slack_forwarder import handler as forwarder
+
+
+class SlackStandIn(BaseHTTPRequestHandler):
+    """Stands in for hooks.slack.com: records JSON bodies, answers with the configured status."""
+
+    received: ClassVar[list[dict]] = []
+    status: ClassVar[int] = 200
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append({"path": self.path, "type": self.headers["Content-Type"],
+                                    "json": json.loads(body)})
+        self.send_response(type(self).status)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slack() -> Iterator[str]:
+    SlackStandIn.received, SlackStandIn.status = [], 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlackStandIn)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/secret-path-5c8d"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def webhook_secret(monkeypatch):
+    """A moto Secrets Manager holding the webhook; returns a setter for its value."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setattr(forwarder, "_cached_webhook", None)
+    with mock_aws():
+        client = boto3.client("secretsmanager")
+
+        def put(value: str) -> str:
+            arn = client.create_secret(Name="slack-webhook", SecretString=value)["ARN"]
+            monkeypatch.setenv(forwarder.WEBHOOK_SECRET_ARN_ENV, arn)
+            return arn
+
+        yield put
+
+
+def sns_event(message: str, subject: str | None = None) -> dict:
+    return {"Records": [{"EventSource": "aws:sns", "Sns": {"Subject": subject, "Message": message}}]}
+
+
+ALARM = {"AlarmName": "llm-cost-governance-prod-daily-cost-critical", "NewStateValue": "ALARM",
+         "NewStateReason": "Threshold Crossed: 1 datapoint [51.2] was >= 50.0",
+         "AlarmDescription": "Daily LLM spend reached 100% of the 50 USD budget"}
+
+
+def test_alarm_message_is_posted_as_readable_text(slack, webhook_secret):
+    webhook_secret(slack)
+    assert forwarder.handler(sns_event(json.dumps(ALARM), "ALARM: daily cost")) == {"posted": 1}
+    [post] = SlackStandIn.received
+    assert post["path"] == "/services/T0/B0/secret-path-5c8d" and post["type"] == "application/json"
+    text = post["json"]["text"]
+    assert text.startswith(":rotating_light: *llm-cost-governance-prod-daily-cost-critical* is ALARM")
+    assert "51.2" in text and "50 USD budget" in text
+
+
+def test_ok_transition_and_tracker_failure_records_are_formatted():
+    ok = forwarder.format_message(None, json.dumps({**ALARM, "NewStateValue": "OK"}))["text"]
+    assert ok.startswith(":white_check_mark:")
+    failure = {"requestContext": {"functionArn": "arn:aws:lambda:us-east-1:1:function:tracker:$LATEST",
+                                  "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+               "responsePayload": {"errorMessage": "gateway unreachable"}}
+    text = forwarder.format_message(None, json.dumps(failure))["text"]
+    assert "RetriesExhausted" in text and "3 attempts" in text and "gateway unreachable" in text
+    assert forwarder.format_message("Hello", "plain words")["text"] == "*Hello*\nplain words"
+    assert len(forwarder.format_message(None, "x" * 10_000)["text"]) == forwarder.MAX_TEXT
+
+
+def test_the_webhook_is_read_once_per_container(slack, webhook_secret):
+    webhook_secret(slack)
+    forwarder.handler(sns_event("one"))
+    forwarder.handler(sns_event("two"))
+    assert [p["json"]["text"] for p in SlackStandIn.received] == ["one", "two"]
+    assert forwarder._cached_webhook == slack
+
+
+def test_slack_errors_raise_without_revealing_the_webhook(slack, webhook_secret):
+    webhook_secret(slack)
+    SlackStandIn.status = 500
+    with pytest.raises(forwarder.ForwarderError) as info:
+        forwarder.handler(sns_event("boom"))
+    assert "HTTP 500" in str(info.value) and "secret-path" not in str(info.value)
+
+
+def test_unreachable_slack_raises_without_revealing_the_webhook(webhook_secret):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    webhook_secret(f"http://127.0.0.1:{port}/services/secret-path")
+    with pytest.raises(forwarder.ForwarderError, match="unreachable") as info:
+        forwarder.handler(sns_event("boom"))
+    assert "secret-path" not in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["http://hooks.slack.com/services/x", "not a url", ""])
+def test_a_webhook_that_is_not_https_is_refused(webhook_secret, value):
+    arn = webhook_secret(value or " ")
+    with pytest.raises(forwarder.ForwarderError, match="https://") as info:
+        forwarder.handler(sns_event("x"))
+    assert arn in str(info.value) and "hooks.slack.com" not in str(info.value)
