@@ -79,8 +79,8 @@ def test_readme_lists_every_output_and_alarm_with_what_to_do(run):
     readme = run.outputs["readme"]
     assert readme.startswith(f"# LLM cost governance: `{run.stack}`")
     out = run.outputs
-    for value in (out["alertTopicArn"], out["costTrackerFunctionName"], out["dashboardUrl"], out["gatewayUrl"],
-                  *out["alarmNames"].values()):
+    for value in (out["alertTopicArn"], out["costTrackerFunctionName"], out["dashboardUrl"],
+                  out["gatewayUrl"], *out["alarmNames"].values()):
         assert value in readme
     alarm_rows = [line for line in readme.splitlines() if line.startswith("| `llm-cost-governance-")]
     assert len(alarm_rows) == 7 and all(len(row) > 80 for row in alarm_rows)
