@@ -15,12 +15,14 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import secret_markers
-from validators import RULES, Rule
+from validators import RULES, STACK_RULES, Rule, StackRule
 
 # Let the rules see which inputs are Pulumi secrets (the library would unwrap them).
 secret_markers.install()
@@ -39,8 +41,21 @@ def _policy(rule: Rule) -> ResourceValidationPolicy:
     )
 
 
+def _stack_policy(rule: StackRule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule.validate([(r.resource_type, r.props) for r in args.resources]):
+            report_violation(message, None)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        validate=validate,
+    )
+
+
 PolicyPack(
     name="llm-cost-governance",
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[_policy(rule) for rule in RULES],
+    policies=[*(_policy(rule) for rule in RULES), *(_stack_policy(rule) for rule in STACK_RULES)],
 )

@@ -248,6 +248,26 @@ def remote_command_pins_host_key(resource_type: str, props: Props) -> list[str]:
     return []
 
 
+def lambda_logs_are_managed(resources: Sequence[tuple[str, Props]]) -> list[str]:
+    """Every function logs to a log group this stack manages (and so keeps only for its retention).
+
+    Without one, Lambda creates `/aws/lambda/<name>` itself on first run, with no retention at all:
+    the per-resource retention rule never sees it.
+    """
+    managed = {reveal(props.get("name")) for kind, props in resources if kind == LOG_GROUP}
+    problems = []
+    for kind, props in resources:
+        if kind != LAMBDA_FUNCTION:
+            continue
+        name = reveal(props.get("name"))
+        target = reveal(_mapping(props.get("loggingConfig")).get("logGroup")) or f"/aws/lambda/{name}"
+        if target not in managed:
+            problems.append(f"function {name} logs to {target}, which no LogGroup in this stack manages; "
+                            "declare that log group (with retentionInDays) or point loggingConfig.logGroup "
+                            "at one.")
+    return problems
+
+
 @dataclass(frozen=True)
 class Rule:
     """One policy: its name in the pack, what it enforces, and the validator."""
@@ -271,6 +291,22 @@ RULES: tuple[Rule, ...] = (
          log_group_has_retention),
     Rule("remote-commands-pin-host-key", "Remote commands pin the SSH host key (connection.hostKey).",
          remote_command_pins_host_key),
+)
+
+
+@dataclass(frozen=True)
+class StackRule:
+    """One policy over the whole stack: (resource type, props) of every resource in, messages out."""
+
+    name: str
+    description: str
+    validate: Callable[[Sequence[tuple[str, Props]]], list[str]]
+
+
+STACK_RULES: tuple[StackRule, ...] = (
+    StackRule("lambda-logs-in-managed-log-groups",
+              "Every Lambda function logs to a log group the stack manages (so retention applies).",
+              lambda_logs_are_managed),
 )
 
 

@@ -93,6 +93,8 @@ def test_program_accepts_the_settings_and_skips_the_gateway(program):
 def test_program_meets_the_policy_pack_with_these_settings(program):
     found = {f"{r.typ} {r.name}": problems for r in program
              if (problems := v.violations(r.typ, dict(r.inputs)))}
+    stack = [(r.typ, dict(r.inputs)) for r in program]
+    found.update({rule.name: problems for rule in v.STACK_RULES if (problems := rule.validate(stack))})
     assert found == {}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.settings import SECRET_KEYS
-from policy.validators import METRIC_ALARM, RULES
+from policy.validators import METRIC_ALARM, RULES, STACK_RULES
 from tests.program.harness import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_rollback_covers_ratio_force_image_and_history():
 def test_runbook_lists_as_many_policy_rules_as_the_pack_has():
     pipeline = _section(RUNBOOK, "Delivery pipeline")
     listed = re.search(r"all rules\nmandatory\):(.*?)\. A violation", pipeline, re.DOTALL)
-    assert listed and len(listed.group(1).split(";")) == len(RULES)
+    assert listed and len(listed.group(1).split(";")) == len(RULES) + len(STACK_RULES)
 
 
 @pytest.mark.parametrize("heading", ["Context", "Decision", "Consequences", "Mitigations"])

@@ -63,7 +63,7 @@ def test_every_rule_is_registered_as_mandatory(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), timeout=10)
     assert info.name == "llm-cost-governance"
     assert {p.name: p.enforcementLevel for p in info.policies} == {
-        rule.name: proto.MANDATORY for rule in v.RULES}
+        rule.name: proto.MANDATORY for rule in (*v.RULES, *v.STACK_RULES)}
 
 
 def test_bad_cost_alarm_is_rejected_and_good_one_passes(analyzer):
@@ -89,3 +89,28 @@ def test_secret_private_key_with_pinned_host_key_passes(analyzer):
     assert _analyze(analyzer, "command:remote:Command", props) == {}
     del props["connection"]["hostKey"]
     assert list(_analyze(analyzer, "command:remote:Command", props)) == ["remote-commands-pin-host-key"]
+
+
+def _analyze_stack(stub, resources: list[tuple[str, str, dict]]) -> dict[str, list[str]]:
+    request = proto.AnalyzeStackRequest()
+    for resource_type, name, props in resources:
+        properties = struct_pb2.Struct()
+        properties.update(props)
+        request.resources.append(proto.AnalyzerResource(
+            type=resource_type, name=name, properties=properties,
+            urn=f"urn:pulumi:staging::llm-cost-governance::{resource_type}::{name}"))
+    found: dict[str, list[str]] = {}
+    for diagnostic in stub.AnalyzeStack(request, timeout=10).diagnostics:
+        assert diagnostic.enforcementLevel == proto.MANDATORY
+        found.setdefault(diagnostic.policyName, []).append(diagnostic.message)
+    return found
+
+
+def test_stack_rule_runs_over_the_whole_stack(analyzer):
+    function = (v.LAMBDA_FUNCTION, "tracker",
+                {"name": "tracker", "loggingConfig": {"logGroup": "/aws/lambda/t"}})
+    managed = (v.LOG_GROUP, "logs", {"name": "/aws/lambda/t", "retentionInDays": 30})
+    assert _analyze_stack(analyzer, [function, managed]) == {}
+    found = _analyze_stack(analyzer, [function])
+    assert list(found) == ["lambda-logs-in-managed-log-groups"]
+    assert "tracker" in found["lambda-logs-in-managed-log-groups"][0]

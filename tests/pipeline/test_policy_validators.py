@@ -292,13 +292,48 @@ def test_secret_host_key_counts_as_set():
     assert v.remote_command_pins_host_key("command:remote:Command", props) == []
 
 
+# --- stack: every function logs to a managed log group -----------------------------------------
+
+
+def _fn(name, log_group=None):
+    props = {"name": name, "runtime": "python3.12"}
+    if log_group is not None:
+        props["loggingConfig"] = {"logFormat": "Text", "logGroup": log_group}
+    return (v.LAMBDA_FUNCTION, props)
+
+
+def _lg(name, days=30):
+    return (v.LOG_GROUP, {"name": name, "retentionInDays": days})
+
+
+def test_functions_with_managed_log_groups_pass():
+    stack = [_fn("tracker", "/aws/lambda/tracker"), _lg("/aws/lambda/tracker"),
+             _fn("forwarder"), _lg("/aws/lambda/forwarder"), _fn("custom", "/llm/custom"), _lg("/llm/custom")]
+    assert v.lambda_logs_are_managed(stack) == []
+
+
+def test_function_without_a_managed_log_group_is_a_violation():
+    found = v.lambda_logs_are_managed([_fn("tracker"), _lg("/aws/lambda/other")])
+    assert len(found) == 1 and "tracker" in found[0] and "/aws/lambda/tracker" in found[0]
+
+
+def test_function_pointing_at_an_unmanaged_group_is_a_violation():
+    found = v.lambda_logs_are_managed([_fn("tracker", "/shared/logs"), _lg("/aws/lambda/tracker")])
+    assert len(found) == 1 and "/shared/logs" in found[0]
+
+
+def test_stack_without_functions_has_nothing_to_check():
+    assert v.lambda_logs_are_managed([_lg("/x"), (v.METRIC_ALARM, {"name": "a"})]) == []
+
+
 # --- the pack as a whole -----------------------------------------------------------------------
 
 
 def test_rules_have_unique_policy_names_and_descriptions():
-    names = [rule.name for rule in v.RULES]
-    assert len(names) == len(set(names)) == 6
-    assert all(rule.description for rule in v.RULES)
+    rules = [*v.RULES, *v.STACK_RULES]
+    names = [rule.name for rule in rules]
+    assert len(names) == len(set(names)) == 7
+    assert all(rule.description for rule in rules)
 
 
 def test_rules_ignore_resource_types_they_do_not_govern():

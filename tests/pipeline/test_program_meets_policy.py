@@ -27,6 +27,11 @@ def test_every_resource_passes_every_rule(resources):
     assert found == {}
 
 
+def test_the_stack_passes_every_stack_rule(resources):
+    stack = [(typ, inputs) for typ, _, inputs in resources]
+    assert {rule.name: found for rule in v.STACK_RULES if (found := rule.validate(stack))} == {}
+
+
 def test_the_governed_resource_kinds_are_really_checked(resources):
     # Guard against a vacuous pass: the rules must have met the resources they exist for.
     types = {typ for typ, _, _ in resources}
@@ -44,6 +49,8 @@ def test_the_rules_would_catch_a_regression_in_these_very_inputs(resources):
     assert v.violations(v.METRIC_ALARM, {**alarm, "statistic": "Sum", "alarmActions": []})
     log_group = next(i for t, _, i in resources if t == v.LOG_GROUP)
     assert v.violations(v.LOG_GROUP, {k: x for k, x in log_group.items() if k != "retentionInDays"})
+    stack = [(t, i) for t, _, i in resources if t != v.LOG_GROUP]
+    assert v.lambda_logs_are_managed(stack)
     command_type, command = next((t, i) for t, _, i in resources if t in v.REMOTE_COMMAND_TYPES)
     # The connection arrives secret as a whole (it carries the private key): unwrap, drop the key pin.
     connection = {k: x for k, x in v.reveal(command["connection"]).items() if k != "hostKey"}
