@@ -39,9 +39,18 @@ def keep_secret_markers(props: dict[str, Any], proxy_secrets: bool = False) -> d
     return {key: _keep(value) for key, value in props.items()}
 
 
+# What this module relies on in pulumi-policy: checked before anything is patched.
+_NEEDED = ((policy_module, "deserialize_properties"), (library, "SPECIAL_SIG_KEY"),
+           (library, "SPECIAL_SECRET_SIG"), (library, "_deserialize_property"))
+
+
 def install() -> None:
-    """Make the policy servicer decode validation inputs with secret markers kept."""
-    if not callable(getattr(policy_module, "deserialize_properties", None)):
-        raise RuntimeError("pulumi_policy.policy.deserialize_properties is gone: this pulumi-policy version "
-                           "needs a new way to keep secret markers (see policy/secret_markers.py)")
+    """Make the policy servicer decode validation inputs with secret markers kept.
+
+    Fails at start (not mid-preview) if this pulumi-policy version no longer has what it patches.
+    """
+    missing = [f"{module.__name__}.{name}" for module, name in _NEEDED if not hasattr(module, name)]
+    if missing:
+        raise RuntimeError(f"pulumi-policy changed ({', '.join(missing)} missing): secret markers cannot be "
+                           "kept; update policy/secret_markers.py for this version")
     policy_module.deserialize_properties = keep_secret_markers

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_policy.deserialize as library
+import pulumi_policy.policy as policy_module
+import pytest
 from pulumi_policy import Secret
 
 from policy import secret_markers
@@ -36,3 +38,17 @@ def test_non_secret_values_decode_exactly_like_the_library():
 def test_remediation_path_is_left_to_the_library():
     out = secret_markers.keep_secret_markers({"a": WIRE_SECRET}, proxy_secrets=True)
     assert out["a"] == "hunter2"  # the library's proxy unwraps on read and keeps secretness on write
+
+
+def test_install_refuses_a_library_without_what_it_patches(monkeypatch):
+    monkeypatch.delattr(library, "_deserialize_property")
+    original = policy_module.deserialize_properties
+    with pytest.raises(RuntimeError, match="_deserialize_property missing"):
+        secret_markers.install()
+    assert policy_module.deserialize_properties is original  # nothing half-patched
+
+
+def test_install_swaps_the_decoder(monkeypatch):
+    monkeypatch.setattr(policy_module, "deserialize_properties", library.deserialize_properties)
+    secret_markers.install()
+    assert policy_module.deserialize_properties is secret_markers.keep_secret_markers
