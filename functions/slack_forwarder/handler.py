@@ -30,6 +30,10 @@ _cached_webhook: str | None = None
 class ForwarderError(RuntimeError):
     """Configuration or delivery failed; the message never contains the webhook URL."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 def _secrets_client() -> Any:
     import boto3  # provided by the Lambda runtime; imported lazily so tests can run without AWS
@@ -95,19 +99,33 @@ def post(url: str, payload: dict[str, str]) -> None:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
             response.read()
     except urllib.error.HTTPError as exc:
-        raise ForwarderError(f"Slack webhook answered HTTP {exc.code}") from None
+        raise ForwarderError(f"Slack webhook answered HTTP {exc.code}", exc.code) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ForwarderError(f"Slack webhook unreachable: {type(reason).__name__}") from None
 
 
+def _post_with_rotation(payload: dict[str, str]) -> None:
+    """A revoked webhook (4xx) may have been rotated in Secrets Manager: re-read once and retry."""
+    global _cached_webhook
+    url = webhook_url()
+    try:
+        post(url, payload)
+    except ForwarderError as exc:
+        if exc.status is None or not 400 <= exc.status < 500:
+            raise
+        _cached_webhook = None
+        if webhook_url() == url:
+            raise
+        post(webhook_url(), payload)
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, int]:
     """Lambda entry point for SNS events; raises on delivery failure so Lambda retries."""
-    url = webhook_url()
     posted = 0
     for record in event.get("Records", []):
         sns = record.get("Sns") or {}
-        post(url, format_message(sns.get("Subject"), str(sns.get("Message", ""))))
+        _post_with_rotation(format_message(sns.get("Subject"), str(sns.get("Message", ""))))
         posted += 1
     log.info("forwarded %d message(s) to Slack", posted)
     return {"posted": posted}

@@ -158,3 +158,9 @@ def test_gateway_disabled_program_creates_no_remote_commands():
     run = run_program("staging", {"gatewayEnabled": "false"})
     assert not [r for r in run.resources if r.typ.startswith("command:")]
     assert run.outputs["gatewayUrl"] == project_config("staging")["gatewayUrl"]
+
+
+def test_config_reference_documents_every_key_the_program_reads():
+    text = (REPO / "docs" / "config-reference.md").read_text()
+    documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
+    assert set(KEYS) | set(SECRET_KEYS) | {"aws:region"} == documented

@@ -20,12 +20,13 @@ class SlackStandIn(BaseHTTPRequestHandler):
 
     received: ClassVar[list[dict]] = []
     status: ClassVar[int] = 200
+    revoked: ClassVar[set[str]] = set()  # paths answered 404, like a deleted Slack webhook
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"path": self.path, "type": self.headers["Content-Type"],
                                     "json": json.loads(body)})
-        self.send_response(type(self).status)
+        self.send_response(404 if self.path in type(self).revoked else type(self).status)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -35,7 +36,7 @@ class SlackStandIn(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slack() -> Iterator[str]:
-    SlackStandIn.received, SlackStandIn.status = [], 200
+    SlackStandIn.received, SlackStandIn.status, SlackStandIn.revoked = [], 200, set()
     server = ThreadingHTTPServer(("127.0.0.1", 0), SlackStandIn)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/secret-path-5c8d"
@@ -54,7 +55,10 @@ def webhook_secret(monkeypatch):
         client = boto3.client("secretsmanager")
 
         def put(value: str) -> str:
-            arn = client.create_secret(Name="slack-webhook", SecretString=value)["ARN"]
+            try:
+                arn = client.create_secret(Name="slack-webhook", SecretString=value)["ARN"]
+            except client.exceptions.ResourceExistsException:
+                arn = client.put_secret_value(SecretId="slack-webhook", SecretString=value)["ARN"]
             monkeypatch.setenv(forwarder.WEBHOOK_SECRET_ARN_ENV, arn)
             return arn
 
@@ -126,3 +130,24 @@ def test_a_webhook_that_is_not_https_is_refused(webhook_secret, value):
     with pytest.raises(forwarder.ForwarderError, match="https://") as info:
         forwarder.handler(sns_event("x"))
     assert arn in str(info.value) and "hooks.slack.com" not in str(info.value)
+
+
+def test_a_rotated_webhook_is_picked_up_after_the_old_one_is_revoked(slack, webhook_secret):
+    old = slack.replace("secret-path-5c8d", "revoked")
+    webhook_secret(old)
+    forwarder.handler(sns_event("before"))  # the old URL is now cached in the warm container
+    SlackStandIn.revoked = {"/services/T0/B0/revoked"}
+    webhook_secret(slack)  # rotated in Secrets Manager
+    assert forwarder.handler(sns_event("after")) == {"posted": 1}
+    paths = [p["path"] for p in SlackStandIn.received]
+    assert paths == ["/services/T0/B0/revoked", "/services/T0/B0/revoked", "/services/T0/B0/secret-path-5c8d"]
+    assert forwarder._cached_webhook == slack
+
+
+def test_a_server_error_does_not_reread_the_secret(slack, webhook_secret):
+    webhook_secret(slack)
+    forwarder.handler(sns_event("warm"))
+    SlackStandIn.status = 503
+    with pytest.raises(forwarder.ForwarderError, match="503"):
+        forwarder.handler(sns_event("x"))
+    assert forwarder._cached_webhook == slack
