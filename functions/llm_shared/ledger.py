@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -112,9 +112,11 @@ class UsageRecord:
             raise ConfigError(f"usage record: latency_ms must be >= 0, got {self.latency_ms!r}")
 
     def as_row(self) -> tuple[Any, ...]:
-        row = list(astuple(self))
-        row[9] = int(self.estimated)
-        return tuple(row)
+        # Plain attribute reads: dataclasses.astuple deep-copies every field, and the gateway's
+        # writer thread calls this thousands of times a second while holding the GIL.
+        return (self.request_id, self.ts_ms, self.model, self.backend, self.prompt_tokens,
+                self.completion_tokens, self.cost_pico, self.latency_ms, self.status, int(self.estimated),
+                self.user_id, self.session_id, self.complexity)
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))

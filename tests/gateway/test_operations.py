@@ -133,3 +133,14 @@ def test_writer_survives_a_failing_batch(tmp_path):
     finally:
         writer.stop()
         ledger.close()
+
+
+def test_ledger_rows_follow_the_record_fields_in_order():
+    from llm_shared.ledger import RECORD_FIELDS
+
+    record = UsageRecord(request_id="r", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=2,
+                         completion_tokens=3, cost_pico=4, latency_ms=5.0, status="partial", estimated=True,
+                         user_id="u", session_id="s", complexity="high")
+    expected = tuple(int(getattr(record, f)) if f == "estimated" else getattr(record, f)
+                     for f in RECORD_FIELDS)
+    assert record.as_row() == expected
