@@ -20,7 +20,7 @@ from llm_shared.usage_schema import UsageSummary
 from .figures import Figures, calendar_periods, compute_figures, run_timestamp
 from .gpu import resolve_price
 from .metrics import build_metric_data, push
-from .secrets import SecretCache
+from .secrets import SecretCache, aws_client
 from .settings import Settings
 from .usage import DEFAULT_TIMEOUT, UsageReadError, fetch_summary
 
@@ -62,9 +62,7 @@ def default_session() -> Any:
 
 
 def default_cloudwatch() -> Any:
-    import boto3
-
-    return boto3.client("cloudwatch")
+    return aws_client("cloudwatch")
 
 
 def default_deps() -> Deps:

@@ -15,10 +15,17 @@ class SecretError(RuntimeError):
     """A secret could not be read; the message names the secret id, never its value."""
 
 
-def _default_client() -> Any:
+def aws_client(service: str) -> Any:
+    """A boto3 client with timeouts that fit a 60 s function (botocore's default is 60 s each)."""
     import boto3  # deferred: ~300 ms of import the handler module should not pay up front
+    from botocore.config import Config
 
-    return boto3.client("secretsmanager")
+    config = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client(service, config=config)
+
+
+def _default_client() -> Any:
+    return aws_client("secretsmanager")
 
 
 class SecretCache:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+import cost_tracker.handler as handler_module
 from cost_tracker import env_names as env
 from cost_tracker.run import run_once
 from cost_tracker.settings import load_settings
 from llm_shared import metrics_contract as mc
 from llm_shared.money import pico_to_float, usd_to_pico
 
-from .conftest import LARGE, MEDIUM, NOW, SMALL, add_usage, make_deps, make_env, stack_metric
+from .conftest import GATEWAY_TOKEN, LARGE, MEDIUM, NOW, SMALL, add_usage, make_deps, make_env, stack_metric
+from .standins import gateway_standin
 
 EARLIER_THIS_MONTH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LAST_MONTH = datetime(2026, 2, 28, 23, 59, tzinfo=UTC)
@@ -121,3 +125,21 @@ def test_the_period_asked_is_sent_with_the_admin_token(aws, ledger, gateway):
     run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert [r["query"]["period"] for r in gateway.requests] == [["day"], ["month"]]
     assert {r["authorization"] for r in gateway.requests} == {"Bearer gw-admin-7f3c9a1e5b2d4c6f8a0b"}
+
+
+def test_the_handler_with_its_own_clients_pushes_and_returns_the_report(aws, ledger, monkeypatch, caplog):
+    with gateway_standin(ledger, GATEWAY_TOKEN, lambda: datetime.now(UTC)) as live:
+        add_usage(ledger, datetime.now(UTC), SMALL, count=2)
+        for name, value in make_env(aws, live.url).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(handler_module, "_DEPS", None)  # the container's own boto3 clients
+        with caplog.at_level(logging.INFO, logger="cost_tracker"):
+            report = handler_module.handler({"source": "aws.events"}, None)
+            again = handler_module.handler({"source": "aws.events"}, None)  # warm: cached secret
+    assert report["requests_day"] == 2 and report["metrics"]["pushed"] is True
+    assert again["day"] == report["day"]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "cost_tracker"]
+    assert [line["event"] for line in lines] == ["cost_tracker.run", "cost_tracker.run"]
+    assert lines[0]["day"]["spent_usd"] == report["day"]["spent_usd"]
+    assert GATEWAY_TOKEN not in caplog.text
+    assert stack_metric(aws, mc.DAILY_COST, at=datetime.now(UTC))
