@@ -193,14 +193,18 @@ def test_preview_runs_on_pull_requests_for_both_stacks_and_comments():
     assert pulumi_step["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
 
 
-def test_preview_assumes_a_role_by_oidc_before_pulumi_runs():
+def test_preview_assumes_each_stacks_own_role_by_oidc_before_pulumi_runs():
     (job,) = load("preview")["jobs"].values()
-    kinds = [action(s) for s in job["steps"]]
-    assert kinds.index(OIDC_ACTION) < kinds.index(PULUMI_ACTION)
-    creds = job["steps"][kinds.index(OIDC_ACTION)]["with"]
-    assert set(creds) == {"role-to-assume", "role-session-name", "aws-region"}
-    assert "AWS_PREVIEW_ROLE_ARN_PROD" in creds["role-to-assume"]
-    assert "AWS_PREVIEW_ROLE_ARN_STAGING" in creds["role-to-assume"]
+    pulumi_at = [action(s) for s in job["steps"]].index(PULUMI_ACTION)
+    roles = {}
+    for index, step in enumerate(job["steps"]):
+        if action(step) == OIDC_ACTION:
+            assert index < pulumi_at
+            assert set(step["with"]) == {"role-to-assume", "role-session-name", "aws-region"}
+            stack = re.fullmatch(r"matrix\.stack == '(\w+)'", step["if"]).group(1)
+            roles[stack] = step["with"]["role-to-assume"]
+    assert roles == {"staging": "${{ secrets.AWS_PREVIEW_ROLE_ARN_STAGING }}",
+                     "prod": "${{ secrets.AWS_PREVIEW_ROLE_ARN_PROD }}"}
 
 
 # --- deploy ------------------------------------------------------------------------------------
