@@ -246,6 +246,17 @@ def test_deploys_of_one_stack_never_overlap_or_cancel():
     assert "concurrency" not in workflow  # a workflow-wide group would serialise unrelated stacks
 
 
+def test_staging_is_smoke_tested_before_prod_can_start():
+    workflow = load("deploy")
+    _, staging = _up_job(workflow, "staging")
+    kinds = [action(s) for s in staging["steps"]]
+    up_at = max(i for i, k in enumerate(kinds) if k == PULUMI_ACTION)
+    smoke = [i for i, s in enumerate(staging["steps"]) if "aws lambda invoke" in s.get("run", "")]
+    assert smoke and smoke[0] > up_at
+    assert "FunctionError" in staging["steps"][smoke[0]]["run"]  # a function error fails the job
+    assert "costTrackerFunctionName" in staging["steps"][smoke[0]]["run"]
+
+
 def test_deploy_uses_oidc_role_per_environment():
     workflow = load("deploy")
     for stack in ("staging", "prod"):
