@@ -40,9 +40,14 @@ def scripts_digest() -> str:
 
 
 def deploy_trigger(settings: Settings, env_file: str, scripts: str) -> str:
-    """What the running container depends on; a change replaces (re-runs) the deploy step."""
+    """What the running container depends on; a change replaces (re-runs) the deploy step.
+
+    The host is part of it: moving the gateway must stop the container on the old host (the
+    replacement's delete runs with the old connection) before starting it on the new one.
+    """
     g = settings.gateway
-    parts = [g.image, str(g.port), DATA_VOLUME, hashlib.sha256(env_file.encode()).hexdigest(), scripts]
+    parts = [g.host, str(g.ssh_port), g.user, g.image, str(g.port), DATA_VOLUME,
+             hashlib.sha256(env_file.encode()).hexdigest(), scripts]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

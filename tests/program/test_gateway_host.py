@@ -88,7 +88,7 @@ def test_container_step_is_replaced_delete_first_and_stops_the_container_on_dele
     assert is_secret(trigger) and len(reveal(trigger)) == 1 and len(reveal(trigger)[0]) == 64
 
 
-def test_the_trigger_changes_with_image_and_env_and_not_otherwise():
+def test_the_trigger_changes_with_host_image_env_and_scripts_only():
     from components.gateway_host import deploy_trigger, scripts_digest
 
     raw = project_config("prod")
@@ -100,6 +100,10 @@ def test_the_trigger_changes_with_image_and_env_and_not_otherwise():
     assert deploy_trigger(other_image, "A=1\n", scripts) != base
     assert deploy_trigger(settings, "A=2\n", scripts) != base
     assert deploy_trigger(settings, "A=1\n", "edited") != base
+    moved = parse_settings("prod", REGION, {**raw, "gatewayHost": "203.0.113.99"})
+    assert deploy_trigger(moved, "A=1\n", scripts) != base
+    unrelated = parse_settings("prod", REGION, {**raw, "dailyBudgetUsd": "60"})  # reaches it via the env file
+    assert deploy_trigger(unrelated, "A=1\n", scripts) == base
 
 
 def test_scripts_are_copied_from_the_repo_to_the_remote_bin_dir(run):
