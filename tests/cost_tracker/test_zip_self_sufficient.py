@@ -1,0 +1,47 @@
+"""The Lambda zip carries what the handler needs: its zones work without a system tz database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components.packaging import build_tracker_zip
+
+_PROBE = (
+    "import sys, zoneinfo; from datetime import datetime, UTC; "
+    "from cost_tracker.settings import load_settings; "
+    "env = dict(METRIC_NAMESPACE='N', STACK_NAME='s', DAILY_BUDGET_USD='1', MONTHLY_BUDGET_USD='30', "
+    "GATEWAY_URL='https://gw.example.com', GATEWAY_TOKEN_SECRET_ARN='arn:x', TIME_ZONE='Europe/Berlin'); "
+    "s = load_settings(env); print(datetime(2026, 7, 1, tzinfo=UTC).astimezone(s.zone).utcoffset())"
+)
+
+
+def _probe(tmp_path: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
+    """Run the probe with only `paths` importable and no system zone files (as on a bare image)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TZ")}
+    env["PYTHONTZPATH"] = str(tmp_path / "no-zoneinfo")
+    code = f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}; " + _PROBE
+    return subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+
+
+def test_time_zones_work_from_the_zip_alone(tmp_path):
+    built = build_tracker_zip(out_dir=tmp_path)
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(built.path).extractall(unpacked)
+    result = _probe(tmp_path, unpacked)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2:00:00"  # CEST, from the vendored tzdata package
+
+
+def test_without_the_vendored_zones_a_bare_image_could_not_resolve_them(tmp_path):
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    result = _probe(tmp_path, functions)
+    if result.returncode == 0:
+        pytest.skip("this interpreter has its own tzdata package; the bare-image case cannot be shown")
+    assert "TIME_ZONE: time zone 'Europe/Berlin' is not a known IANA zone" in result.stderr
