@@ -18,6 +18,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
+from pulumi.runtime.rpc import UNKNOWN
 
 from policy import validators as v
 
@@ -47,13 +48,17 @@ def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
             process.wait(timeout=5)
 
 
-def _analyze(stub, resource_type: str, props: dict) -> dict[str, list[str]]:
+def _diagnostics(stub, resource_type: str, props: dict) -> list:
     properties = struct_pb2.Struct()
     properties.update(props)
     request = proto.AnalyzeRequest(type=resource_type, properties=properties, name="r",
                                    urn=f"urn:pulumi:staging::llm-cost-governance::{resource_type}::r")
+    return list(stub.Analyze(request, timeout=10).diagnostics)
+
+
+def _analyze(stub, resource_type: str, props: dict) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for diagnostic in stub.Analyze(request, timeout=10).diagnostics:
+    for diagnostic in _diagnostics(stub, resource_type, props):
         assert diagnostic.enforcementLevel == proto.MANDATORY
         found.setdefault(diagnostic.policyName, []).append(diagnostic.message)
     return found
@@ -114,3 +119,16 @@ def test_stack_rule_runs_over_the_whole_stack(analyzer):
     found = _analyze_stack(analyzer, [function])
     assert list(found) == ["lambda-logs-in-managed-log-groups"]
     assert "tracker" in found["lambda-logs-in-managed-log-groups"][0]
+
+
+def test_values_unknown_at_first_preview_never_block(analyzer):
+    # A new stack's first preview: the topic ARN and the secret ARNs do not exist yet.
+    alarm = {"name": "daily-cost-warning", "metricName": "DailyCost", "statistic": "Maximum",
+             "dimensions": {"Stack": "staging"}, "alarmActions": [UNKNOWN]}
+    function = {"environment": {"variables": {"GATEWAY_TOKEN_SECRET_ARN": UNKNOWN, "STACK_NAME": "staging"}}}
+    for resource_type, props, rule in ((v.METRIC_ALARM, alarm, "alarms-have-actions"),
+                                       (v.LAMBDA_FUNCTION, function, "lambda-env-no-secret-values")):
+        diagnostics = _diagnostics(analyzer, resource_type, props)
+        assert proto.MANDATORY not in {d.enforcementLevel for d in diagnostics}
+        # The rule did run and met the unknown: the library reports it as advisory, to re-check at up.
+        assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [(rule, proto.ADVISORY)]
