@@ -128,3 +128,12 @@ def test_the_module_runs_as_a_command_without_aws(ledger, tmp_path):
     report = json.loads(proc.stdout)
     assert report["requests_day"] == 3 and report["metrics"]["pushed"] is False
     assert GATEWAY_TOKEN not in proc.stdout + proc.stderr
+
+
+def test_a_bad_catalog_is_refused_before_any_call(aws, ledger, gateway, capsys, tmp_path, pinned_now):
+    broken = tmp_path / "catalog.json"
+    broken.write_text('{"models": [{"id": "m", "tier": "tiny"}]}')
+    code, out, err = _run(capsys, aws, gateway.url, "--type", "optimization", "--catalog", str(broken))
+    assert code == 2 and out == ""
+    assert "catalog.models[0].tier: 'tiny' is not one of small, medium, large" in json.loads(err)["message"]
+    assert gateway.requests == []

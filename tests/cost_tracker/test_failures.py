@@ -10,8 +10,8 @@ import pytest
 
 from cost_tracker import env_names as env
 from cost_tracker.handler import handler
-from cost_tracker.run import run_once
-from cost_tracker.secrets import SecretError
+from cost_tracker.run import InconsistentUsageError, run_once
+from cost_tracker.secrets import SecretCache, SecretError
 from cost_tracker.settings import load_settings
 from cost_tracker.usage import UsageReadError
 
@@ -166,3 +166,38 @@ def test_a_rotated_token_is_refetched_once(aws, ledger, gateway):
     assert result.report["metrics"]["pushed"] is True
     assert [r["authorization"] for r in gateway.requests[-3:]] == [
         f"Bearer {GATEWAY_TOKEN}", f"Bearer {new_token}", f"Bearer {new_token}"]
+
+
+def _month_costs_nothing(payload, period):
+    if period == "month":
+        for row in payload["breakdown"]:
+            row["cost_pico"], row["cost_usd"] = 0, "0"
+        payload["totals"]["cost_pico"], payload["totals"]["cost_usd"] = 0, "0"
+    return payload
+
+
+def test_a_month_cheaper_than_its_day_is_refused(aws, ledger, gateway):
+    add_usage(ledger, NOW - timedelta(hours=1), SMALL)
+    gateway.mutate = _month_costs_nothing  # each payload valid alone; together impossible
+    with pytest.raises(InconsistentUsageError, match=r"the day's cost \d+ pUSD exceeds the month's 0 pUSD"):
+        run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+    assert _nothing_pushed(aws)
+
+
+class CountingSecrets:
+    def __init__(self, client):
+        self.client, self.calls = client, 0
+
+    def get_secret_value(self, **kwargs):
+        self.calls += 1
+        return self.client.get_secret_value(**kwargs)
+
+
+def test_secrets_are_read_once_per_warm_container(aws, ledger, gateway):
+    counting = CountingSecrets(aws.secretsmanager)
+    deps = make_deps(aws)
+    deps.secrets = SecretCache(lambda: counting)
+    settings = load_settings(make_env(aws, gateway.url))
+    for minutes in (0, 60, 120):
+        run_once(settings, deps, now=NOW + timedelta(minutes=minutes))
+    assert counting.calls == 1
