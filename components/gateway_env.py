@@ -10,6 +10,8 @@ import json
 
 from components.settings import Settings, SettingsError
 from gateway import env_names
+from gateway.config import GatewayConfig
+from llm_shared.errors import ConfigError
 
 LEDGER_PATH_IN_CONTAINER = "/data/ledger.db"
 
@@ -44,4 +46,12 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
         env_names.HOST: bind_address,
         env_names.PORT: str(g.port),
     }
+    try:
+        # The gateway's own loader: a file it would refuse at start fails `pulumi preview` instead.
+        GatewayConfig.from_env(values)
+    except ConfigError as exc:
+        raise SettingsError(
+            f"the gateway would reject its env file: {exc}. Allowed: see docs/config-reference.md "
+            "(ESC keys gatewayClientTokens, gatewayAdminToken, lambdaApiKey)"
+        ) from None
     return "".join(f"{key}={value}\n" for key, value in values.items())

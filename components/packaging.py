@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,7 +66,10 @@ def build_zip(name: str, sources: Iterable[tuple[Path, str]], out_dir: Path = BU
                              "(the Lambda runtime provides it)")
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.zip"
-    tmp = out.with_suffix(".zip.tmp")
+    # A unique temp file, then an atomic rename: parallel builds (two stacks, test runs) never clash.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}-", suffix=".zip.tmp", dir=out_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for arcname in sorted(entries):
             info = zipfile.ZipInfo(arcname, date_time=_FIXED_TIME)

@@ -61,6 +61,7 @@ def secret_values(stack: str) -> list[str]:
     for value in ESC_STAND_IN[stack].values():
         values.append(value)
         values += [line for line in value.splitlines() if "esc-" in line]
+        values += [token for token in value.split(",") if "esc-" in token]  # one client token alone
     return values
 
 
@@ -151,8 +152,8 @@ class ProgramRun:
 
 
 def run_program(stack: str, config_overrides: dict[str, str | None] | None = None,
-                secrets: dict[str, str] | None = None) -> ProgramRun:
-    """Run __main__.py for `stack` with preview=False, so every apply really runs."""
+                secrets: dict[str, str] | None = None, preview: bool = False) -> ProgramRun:
+    """Run __main__.py for `stack`; preview=False (the default) so every apply really runs."""
     config = stack_config(stack)
     for key, value in (config_overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -164,7 +165,7 @@ def run_program(stack: str, config_overrides: dict[str, str | None] | None = Non
     config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
     run = ProgramRun(stack, mocks.resources, monitor.options)
 

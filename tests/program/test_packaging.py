@@ -112,3 +112,13 @@ def test_slack_forwarder_zip_is_its_package_only(tmp_path):
     built = build_slack_forwarder_zip(out_dir=tmp_path)
     assert sorted(names(built.path)) == ["slack_forwarder/__init__.py", "slack_forwarder/handler.py"]
     assert built.size < 20_000
+
+
+def test_parallel_builds_into_one_directory_do_not_clash(tmp_path):
+    """Two stacks or two test runs may build at once in the shared build/ directory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: build_tracker_zip(out_dir=tmp_path), range(4)))
+    assert len({r.sha256_b64 for r in results}) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["cost-tracker.zip"]

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tests.program.harness import ESC_STAND_IN, is_secret, reveal, secret_values, unwrapped_strings
+import pytest
+from pulumi.runtime import rpc
+
+from tests.program.harness import (
+    ESC_STAND_IN,
+    is_secret,
+    reveal,
+    run_program,
+    secret_values,
+    unwrapped_strings,
+)
 
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 
@@ -41,3 +51,26 @@ def test_the_secrets_are_really_in_the_inputs_the_leak_check_walks(run):
     flattened = repr([r.inputs for r in run.resources])
     for key in ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens"):
         assert ESC_STAND_IN[run.stack][key] in flattened
+
+
+def test_the_leak_walker_reports_plain_strings_and_skips_secrets():
+    inputs = {"a": "plain-1", "b": [rpc.wrap_rpc_secret("hidden"), {"c": "plain-2"}],
+              "d": rpc.wrap_rpc_secret({"e": "hidden-too"})}
+    assert unwrapped_strings(inputs) == [(".a", "plain-1"), (".b[1].c", "plain-2")]
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"gatewayAdminToken": "short"}, "at least 16"),
+    ({"gatewayAdminToken": "esc-prod-client-c3"}, "must differ"),
+])
+def test_secrets_the_gateway_would_refuse_fail_the_program_without_showing_them(change, why):
+    secrets = {**ESC_STAND_IN["prod"], **change}
+    with pytest.raises(Exception, match=why) as info:
+        run_program("prod", secrets=secrets)
+    assert "gateway would reject its env file" in str(info.value)
+    assert "short" not in str(info.value) and "esc-prod-client-c3" not in str(info.value)
+
+
+def test_the_program_also_runs_under_preview():
+    run = run_program("prod", preview=True)
+    assert len(run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 7
