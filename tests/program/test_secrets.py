@@ -69,8 +69,3 @@ def test_secrets_the_gateway_would_refuse_fail_the_program_without_showing_them(
         run_program("prod", secrets=secrets)
     assert "gateway would reject its env file" in str(info.value)
     assert "short" not in str(info.value) and "esc-prod-client-c3" not in str(info.value)
-
-
-def test_the_program_also_runs_under_preview():
-    run = run_program("prod", preview=True)
-    assert len(run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 7
