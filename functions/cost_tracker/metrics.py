@@ -23,6 +23,17 @@ Datum = dict[str, Any]
 _REQUEST_OVERHEAD = 2_048
 
 
+def dimension_value(text: str) -> str:
+    """A value CloudWatch accepts: printable ASCII (others escaped), 1-1024 characters, not blank.
+
+    Model ids come from the ledger, i.e. from clients; one odd id must not get the whole call (and
+    with it the alarmed gauges) rejected.
+    """
+    escaped = "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in text)
+    escaped = escaped[:mc.MAX_DIMENSION_VALUE_LENGTH]
+    return escaped if escaped.strip() else "(blank)"
+
+
 def _dims(names: tuple[str, ...], values: dict[str, str]) -> list[dict[str, str]]:
     return [{"Name": name, "Value": values[name]} for name in names]
 
@@ -53,7 +64,7 @@ def build_metric_data(figures: Figures, stack: str, timestamp: datetime) -> list
         data.append(_datum(mc.DAILY_REQUESTS, _dims(mc.BREAKDOWN_DIMENSIONS[mc.DAILY_REQUESTS], values),
                            float(backend.requests), mc.COUNT_UNIT, timestamp))
     for model in figures.models:
-        values = {mc.STACK_DIMENSION: stack, mc.MODEL_DIMENSION: model.model[:mc.MAX_DIMENSION_VALUE_LENGTH]}
+        values = {mc.STACK_DIMENSION: stack, mc.MODEL_DIMENSION: dimension_value(model.model)}
         data.append(_datum(mc.MODEL_DAILY_COST, _dims(mc.BREAKDOWN_DIMENSIONS[mc.MODEL_DAILY_COST], values),
                            pico_to_float(model.serverless_cost_pico), mc.COST_UNIT, timestamp))
         data.append(_datum(mc.DAILY_TOKENS, _dims(mc.BREAKDOWN_DIMENSIONS[mc.DAILY_TOKENS], values),

@@ -125,9 +125,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         problems.append(f"{env.METRIC_NAMESPACE}: must be 1-{_MAX_NAMESPACE} characters and not start "
                         f"with 'AWS/', got {namespace!r}")
     stack = get(env.STACK_NAME) or ""
-    if len(stack) > _MAX_DIMENSION_VALUE:
-        problems.append(f"{env.STACK_NAME}: at most {_MAX_DIMENSION_VALUE} characters (a CloudWatch "
-                        f"dimension value)")
+    if len(stack) > _MAX_DIMENSION_VALUE or not all(" " <= c <= "~" for c in stack):
+        problems.append(f"{env.STACK_NAME}: at most {_MAX_DIMENSION_VALUE} printable ASCII characters "
+                        f"(a CloudWatch dimension value)")
 
     budgets = None
     daily_raw, monthly_raw = get(env.DAILY_BUDGET_USD), get(env.MONTHLY_BUDGET_USD)

@@ -90,3 +90,23 @@ def test_batches_respect_both_limits_and_keep_order(name_length):
     else:  # size-bound: fewer datums per call, but each call close to full
         assert len(chunks) > 3
         assert all(wire_bytes("LLMCostGovernance", c) > 0.8 * mc.MAX_PAYLOAD_BYTES for c in chunks[:-1])
+
+
+def test_odd_model_ids_become_dimension_values_cloudwatch_accepts(aws, ledger, gateway):
+    odd = ["modèle-ü", "tab\there", "   ", "日本語-7b", "x" * 1500, "plain-model"]
+    for model in odd:
+        add_usage(ledger, NOW - timedelta(minutes=10), model, cost_pico=5)
+    counting = CountingCloudWatch(aws.cloudwatch)
+    deps = make_deps(aws)
+    deps.cloudwatch_factory = lambda: counting
+    run_once(load_settings(make_env(aws, gateway.url)), deps, now=NOW)
+
+    values = [dim["Value"] for call in counting.calls for datum in call["MetricData"]
+              for dim in datum["Dimensions"]]
+    for value in values:  # the API's rule: printable ASCII, 1-1024 long, not only whitespace
+        assert 1 <= len(value) <= mc.MAX_DIMENSION_VALUE_LENGTH
+        assert all(" " <= c <= "~" for c in value) and value.strip()
+    models = {v for v in values if v not in ("staging", "serverless", "gpu")}
+    assert {"plain-model", "(blank)", "mod\\xe8le-\\xfc", "tab\\there"} <= models
+    assert len(models) == len(odd)  # still one series per model
+
