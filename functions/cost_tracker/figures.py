@@ -77,12 +77,14 @@ def serverless_cost(summary: UsageSummary) -> int:
 
 
 def forecast_month_pico(*, month: Period, now: datetime, token_spent_pico: int, gpu_spent_pico: int,
-                        gpu_price: GpuPrice | None) -> int:
+                        gpu_price: GpuPrice | None, gpu_started_at: datetime | None = None) -> int:
     """Month-end projection in exact picodollars (see the module docstring for the rule)."""
     elapsed = max(int((now - month.start).total_seconds()), 0)
     left = max(int((month.end - now).total_seconds()), 0)
     tokens = token_spent_pico + token_spent_pico * left // max(elapsed, SECONDS_PER_DAY)
-    gpu = gpu_spent_pico + (gpu_price.pico_per_hour * left // SECONDS_PER_HOUR if gpu_price else 0)
+    gpu_from = now if gpu_started_at is None else max(now, gpu_started_at)
+    gpu_left = max(int((month.end - gpu_from).total_seconds()), 0)
+    gpu = gpu_spent_pico + (gpu_price.pico_per_hour * gpu_left // SECONDS_PER_HOUR if gpu_price else 0)
     return tokens + gpu
 
 
@@ -116,7 +118,8 @@ def compute_figures(*, now: datetime, day: UsageSummary, month: UsageSummary, da
     gpu_month = cost_pico(gpu_price, hosted_seconds(month_period, gpu_started_at, now))
     daily, monthly = serverless_day + gpu_day, serverless_month + gpu_month
     forecast = forecast_month_pico(month=month_period, now=now, token_spent_pico=serverless_month,
-                                   gpu_spent_pico=gpu_month, gpu_price=gpu_price)
+                                   gpu_spent_pico=gpu_month, gpu_price=gpu_price,
+                                   gpu_started_at=gpu_started_at)
     return Figures(
         now=now, day=day_period, month=month_period,
         daily_pico=daily, monthly_pico=monthly, forecast_pico=forecast,

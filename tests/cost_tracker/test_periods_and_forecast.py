@@ -56,6 +56,15 @@ def test_forecast_adds_the_gpu_host_at_its_hourly_price_for_the_hours_left():
     assert forecast == usd_to_pico("500") + usd_to_pico("1.10") * 12
 
 
+def test_a_host_starting_later_this_month_is_forecast_from_its_start():
+    now = datetime(2026, 6, 30, 12, tzinfo=UTC)
+    _, month = calendar_periods(now, UTC)
+    later = datetime(2026, 6, 30, 20, tzinfo=UTC)  # 4 hours of June left once it starts
+    forecast = forecast_month_pico(month=month, now=now, token_spent_pico=0, gpu_spent_pico=0,
+                                   gpu_price=HOURLY, gpu_started_at=later)
+    assert forecast == usd_to_pico("1.10") * 4
+
+
 def test_gpu_hours_follow_a_23_hour_dst_day_in_berlin():
     zone = ZoneInfo("Europe/Berlin")
     now = datetime(2026, 3, 29, 23, 59, 59, tzinfo=zone)  # clocks went forward at 02:00
