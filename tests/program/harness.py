@@ -6,17 +6,17 @@ from Pulumi ESC, come from ESC_STAND_IN (unique strings a test can search every 
 
 from __future__ import annotations
 
+import json
+import runpy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import rpc
 
-from demo.program_runner import REPO, stack_config
-from demo.program_runner import run_program as run_under_mocks
-
-__all__ = ["REPO", "stack_config"]
-
+REPO = Path(__file__).resolve().parents[2]
 PROJECT = "llm-cost-governance"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -39,6 +39,14 @@ ESC_STAND_IN: dict[str, dict[str, str]] = {
         "slackWebhookUrl": "https://hooks.slack.com/services/T000/B000/esc-prod-slack-5c8d",
     },
 }
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The committed stack file's config, as the Pulumi CLI hands it to a program (strings; JSON for
+    structured values)."""
+    data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in data["config"].items()}
 
 
 def project_config(stack: str) -> dict[str, str]:
@@ -145,12 +153,28 @@ class ProgramRun:
 
 def run_program(stack: str, config_overrides: dict[str, str | None] | None = None,
                 secrets: dict[str, str] | None = None) -> ProgramRun:
-    """Run __main__.py for `stack` (preview=False, so every apply really runs), recording everything."""
+    """Run __main__.py for `stack` with preview=False, so every apply really runs."""
+    config = stack_config(stack)
+    for key, value in (config_overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    secret_map = ESC_STAND_IN[stack] if secrets is None else secrets
+    config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
     run = ProgramRun(stack, mocks.resources, monitor.options)
-    run.outputs = run_under_mocks(mocks, stack, overrides=config_overrides, monitor=monitor,
-                                  secrets=ESC_STAND_IN[stack] if secrets is None else secrets)
+
+    @pulumi.runtime.test
+    def program():
+        namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi_program__")
+        return pulumi.Output.all(**namespace["outputs"]).apply(run.outputs.update)
+
+    program()
     return run
 
 
