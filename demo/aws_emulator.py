@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pulumi
+from pulumi.runtime import rpc
 
 Handler = Callable[["MotoBackedMocks", str, dict[str, Any]], tuple[str, dict[str, Any]]]
 
@@ -62,6 +63,17 @@ def _json_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _reveal(value: Any) -> Any:
+    """Inputs as AWS receives them: Pulumi secrets unwrapped (they are secret in state, not in AWS)."""
+    if rpc.is_rpc_secret(value):
+        return _reveal(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
+
+
 def _int(value: Any) -> int | None:
     """Pulumi's mock protocol carries every number as a float; AWS wants ints for counts."""
     return None if value is None else int(value)
@@ -96,7 +108,7 @@ class MotoBackedMocks(pulumi.runtime.Mocks):
         if handler is None:
             self.created.append(Created(args.typ, args.name, f"{args.name}-id", emulated=False))
             return f"{args.name}-id", dict(args.inputs)
-        physical_id, outputs = handler(self, args.name, dict(args.inputs))
+        physical_id, outputs = handler(self, args.name, _reveal(dict(args.inputs)))
         self.created.append(Created(args.typ, args.name, physical_id, emulated=True))
         return physical_id, {**args.inputs, **outputs}
 

@@ -74,28 +74,37 @@ def test_resources_land_in_moto_with_their_inputs(endpoint, tmp_path):
     assert emulated >= {"aws:sns/topic:Topic", "aws:lambda/function:Function"}
 
 
+def _args(typ: str, name: str, inputs: dict) -> pulumi.runtime.MockResourceArgs:
+    return pulumi.runtime.MockResourceArgs(typ=typ, name=name, inputs=inputs, provider="", resource_id="",
+                                           custom=True)
+
+
 def test_invalid_inputs_are_rejected_by_the_aws_api(endpoint):
     mocks = MotoBackedMocks(endpoint)
-
-    def program():
-        alarm = aws.cloudwatch.MetricAlarm(
-            "bad", name="demo-bad", metric_name="DailyCost", namespace="Demo", statistic="Maximum",
-            period=3600, evaluation_periods=0, threshold=1, comparison_operator="GreaterThanThreshold")
-        return {"alarm": alarm.arn}
-
+    bad_alarm = {"name": "demo-bad", "metricName": "DailyCost", "namespace": "Demo", "statistic": "Maximum",
+                 "period": 3600.0, "evaluationPeriods": 0.0, "threshold": 1.0,
+                 "comparisonOperator": "GreaterThanThreshold"}
     with pytest.raises(Exception, match="EvaluationPeriods"):
-        run_program(mocks, program)
+        mocks.new_resource(_args("aws:cloudwatch/metricAlarm:MetricAlarm", "bad", bad_alarm))
+    assert mocks.created == []
 
 
 def test_a_function_whose_role_does_not_exist_is_refused(endpoint, tmp_path):
     mocks = MotoBackedMocks(endpoint)
     (tmp_path / "index.py").write_text("def handler(e, c):\n    return 1\n")
-
-    def program():
-        fn = aws.lambda_.Function("orphan", name="demo-orphan", role="arn:aws:iam::123456789012:role/none",
-                                  runtime="python3.12", handler="index.handler",
-                                  code=pulumi.FileArchive(str(tmp_path)))
-        return {"fn": fn.arn}
-
+    orphan = {"name": "demo-orphan", "role": "arn:aws:iam::123456789012:role/none", "runtime": "python3.12",
+              "handler": "index.handler", "code": pulumi.FileArchive(str(tmp_path))}
     with pytest.raises(Exception, match=r"(?i)role"):
-        run_program(mocks, program)
+        mocks.new_resource(_args("aws:lambda/function:Function", "orphan", orphan))
+
+
+def test_secret_inputs_reach_aws_unwrapped(endpoint):
+    from pulumi.runtime import rpc
+
+    mocks = MotoBackedMocks(endpoint)
+    _, secret = mocks.new_resource(_args("aws:secretsmanager/secret:Secret", "tok", {"name": "demo-tok"}))
+    wrapped = {rpc._special_sig_key: rpc._special_secret_sig, "value": "s3cr3t-value"}
+    mocks.new_resource(_args("aws:secretsmanager/secretVersion:SecretVersion", "tok-v",
+                             {"secretId": secret["arn"], "secretString": wrapped}))
+    value = client(endpoint, "secretsmanager").get_secret_value(SecretId="demo-tok")["SecretString"]
+    assert value == "s3cr3t-value"

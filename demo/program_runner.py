@@ -1,0 +1,56 @@
+"""Run the real Pulumi program (__main__.py) under any Pulumi mocks, with a committed stack's config.
+
+The Pulumi CLI is not needed: config is read from Pulumi.<stack>.yaml exactly as the CLI would hand
+it over (strings; JSON for structured values), secrets are passed in and marked secret, and the run
+uses preview=False so every apply callback really executes.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = "llm-cost-governance"
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """The committed stack file's `config:` block, keyed by full names (project:key)."""
+    data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in data["config"].items()}
+
+
+def run_program(mocks: pulumi.runtime.Mocks, stack: str, *, overrides: dict[str, str | None] | None = None,
+                secrets: dict[str, str] | None = None,
+                monitor: Any = None) -> dict[str, Any]:
+    """Run __main__.py for `stack`; returns its resolved stack outputs.
+
+    `overrides` replace (or, with None, remove) project keys; `secrets` stand in for the stack's
+    Pulumi ESC environment.
+    """
+    config = stack_config(stack)
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    secret_map = secrets or {}
+    config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi_program__")
+        return pulumi.Output.all(**namespace["outputs"]).apply(outputs.update)
+
+    program()
+    return outputs
