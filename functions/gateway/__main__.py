@@ -17,6 +17,22 @@ from .app import GatewayApp
 from .config import GatewayConfig
 
 
+class RedactSecrets(logging.Filter):
+    """Defence in depth: no log line may carry a token or key, whatever an exception message holds."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self._secrets):
+            for secret in self._secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -24,6 +40,9 @@ def main() -> None:
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
+    redact = RedactSecrets(config.secrets())
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
     uvicorn.run(GatewayApp(config), host=config.host, port=config.port, loop="uvloop", http="httptools",
                 lifespan="on", access_log=False, log_level="info", timeout_graceful_shutdown=15,
                 proxy_headers=False, server_header=False, date_header=False)

@@ -27,6 +27,22 @@ def usage_counts(usage: Any) -> tuple[int, int] | None:
     return prompt, completion  # type: ignore[return-value]
 
 
+def _delta_chars(delta: dict[str, Any]) -> int:
+    """Characters a delta adds: its text and any tool-call arguments (both are billed output)."""
+    chars = 0
+    content = delta.get("content")
+    if isinstance(content, str):
+        chars += len(content)
+    calls = delta.get("tool_calls")
+    if isinstance(calls, list):
+        for call in calls:
+            function = call.get("function") if isinstance(call, dict) else None
+            arguments = function.get("arguments") if isinstance(function, dict) else None
+            if isinstance(arguments, str):
+                chars += len(arguments)
+    return chars
+
+
 class StreamMeter:
     """Feed upstream bytes in, get the bytes to forward out; `usage` once the upstream sent it."""
 
@@ -44,8 +60,6 @@ class StreamMeter:
             self._pending = buffer
             return b""
         complete, self._pending = buffer[: cut + 1], buffer[cut + 1:]
-        if self._forward_usage_chunk and b'"usage"' not in complete and b'"content"' not in complete:
-            return complete
         kept = [line for line in complete.split(b"\n") if self._keep(line)]
         return b"\n".join(kept)
 
@@ -72,9 +86,7 @@ class StreamMeter:
             for choice in choices:
                 delta = choice.get("delta") if isinstance(choice, dict) else None
                 if isinstance(delta, dict):
-                    content = delta.get("content")
-                    if isinstance(content, str):
-                        self.text_chars += len(content)
+                    self.text_chars += _delta_chars(delta)
         counts = usage_counts(event.get("usage"))
         if counts is not None:
             self.usage = counts

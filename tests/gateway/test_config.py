@@ -97,3 +97,15 @@ def test_entry_point_exits_2_with_the_variable_named_and_no_secret():
     assert result.returncode == 2
     assert env_names.SERVERLESS_RATIO in result.stderr
     assert SERVERLESS_KEY not in result.stderr + result.stdout
+
+
+def test_log_filter_redacts_every_secret():
+    import logging
+
+    from gateway.__main__ import RedactSecrets
+
+    config = GatewayConfig.from_env(BASE)
+    record = logging.LogRecord("gateway", logging.WARNING, __file__, 1, "upstream said %s and %s",
+                               (f"Bearer {SERVERLESS_KEY}", ADMIN_TOKEN), None)
+    assert RedactSecrets(config.secrets()).filter(record)
+    assert record.getMessage() == "upstream said Bearer *** and ***"

@@ -46,3 +46,10 @@ def test_malformed_usage_and_non_json_lines_pass_through_unmetered():
     assert meter.estimated_completion_tokens() == 0
     meter.feed(CONTENT)
     assert meter.estimated_completion_tokens() == 2  # 8 characters ~ 2 tokens
+
+
+def test_tool_call_arguments_count_as_streamed_output():
+    meter = StreamMeter(forward_usage_chunk=True)
+    call = {"index": 0, "function": {"name": "f", "arguments": '{"city": "Paris"}'}}
+    meter.feed(_event({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}))
+    assert meter.text_chars == len('{"city": "Paris"}')
