@@ -140,10 +140,10 @@ KEYS = (
     "dailyBudgetUsd", "monthlyBudgetUsd", "warningThresholdPercent", "criticalThresholdPercent",
     "serverlessRatio", "timeZone", "trackerSchedule", "alarmPeriodSeconds", "metricNamespace",
     "alertEmails", "encryptAlertTopic", "logRetentionDays", "gatewayEnabled", "gatewayHost",
-    "gatewayUser", "gatewayImage", "gatewayHostKey", "gatewaySshPort", "gatewayPort", "gatewayBindAddress",
-    "gatewayUrl",
-    "gatewayRemoteDir", "gatewayHealthTimeoutSeconds", "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap",
-    "gpuInstanceType", "gpuHourlyUsd", "gpuHostStartedAt", "lambdaCloudApiUrl",
+    "gatewayUser", "gatewayImage", "gatewayHostKey", "gatewaySshPort", "gatewayPort",
+    "gatewayBindAddress", "gatewayUrl", "gatewayRemoteDir", "gatewayHealthTimeoutSeconds",
+    "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "gpuInstanceType", "gpuHourlyUsd",
+    "gpuHostStartedAt", "lambdaCloudApiUrl",
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "sshPrivateKey", "slackWebhookUrl")
 
@@ -255,9 +255,8 @@ def _budgets(r: _Reader) -> tuple[Budgets, Decimal, Decimal]:
 
 def _thresholds(r: _Reader) -> Thresholds:
     allowed = "percentages with 0 < warningThresholdPercent < criticalThresholdPercent <= 100"
-    warning = r.decimal("warningThresholdPercent", DEFAULT_WARNING_PERCENT, allowed)
-    critical = r.decimal("criticalThresholdPercent", DEFAULT_CRITICAL_PERCENT, allowed)
-    assert warning is not None and critical is not None
+    warning = r.decimal("warningThresholdPercent", DEFAULT_WARNING_PERCENT, allowed) or Decimal(0)
+    critical = r.decimal("criticalThresholdPercent", DEFAULT_CRITICAL_PERCENT, allowed) or Decimal(0)
     # Name the key whose own range is wrong; when both are in range their order is, so name both.
     for key, value in (("warningThresholdPercent", warning), ("criticalThresholdPercent", critical)):
         if not 0 < value <= 100:
