@@ -18,6 +18,7 @@ from llm_shared.periods import Period
 from llm_shared.usage_schema import UsageSummary
 
 from .figures import Figures, calendar_periods, compute_figures, run_timestamp
+from .gpu import DEFAULT_TIMEOUT as GPU_TIMEOUT
 from .gpu import resolve_price
 from .metrics import build_metric_data, push
 from .secrets import SecretCache, aws_client
@@ -145,9 +146,10 @@ def run_once(settings: Settings, deps: Deps, *, now: datetime | None = None,
     day, month = _read_usage(settings, deps, day_period, month_period)
     api_key = deps.secrets.get(settings.lambda_api_key_secret) if (
         settings.lambda_api_key_secret and settings.gpu_configured) else None
+    gpu_timeout = (min(deps.timeout[0], GPU_TIMEOUT[0]), min(deps.timeout[1], GPU_TIMEOUT[1]))
     price = resolve_price(instance_type=settings.gpu_instance_type, configured_pico=settings.gpu_hourly_pico,
                           api_key=api_key, api_url=settings.lambda_api_url, session=deps.session,
-                          timeout=deps.timeout)
+                          timeout=gpu_timeout)
     figures = compute_figures(now=now, day=day, month=month, day_period=day_period,
                               month_period=month_period, gpu_price=price,
                               gpu_started_at=settings.gpu_started_at, budgets=settings.budgets,
