@@ -47,6 +47,8 @@ def tracker_environment(settings: Settings, gateway_token_secret_arn: pulumi.Inp
         env_names.WARNING_THRESHOLD_PERCENT: str(settings.thresholds.warning),
         env_names.CRITICAL_THRESHOLD_PERCENT: str(settings.thresholds.critical),
         env_names.TIME_ZONE: settings.time_zone,
+        # Datapoints are stamped at the start of the alarms' period: it must be the alarms' period.
+        env_names.METRIC_PERIOD_SECONDS: str(tracker.period_seconds),
         env_names.GATEWAY_URL: settings.gateway.url,
         env_names.GATEWAY_TOKEN_SECRET_ARN: gateway_token_secret_arn,
         env_names.LAMBDA_API_KEY_SECRET_ARN: lambda_api_key_secret_arn,

@@ -60,7 +60,9 @@ def evaluate_alarm(cloudwatch: Any, alarm: dict[str, Any], now: datetime) -> Ver
     """Fetch the alarm's metric as the alarm would see it and decide its state."""
     period = int(alarm["Period"])
     periods = int(alarm["EvaluationPeriods"])
-    end = now
+    # CloudWatch aligns periods to the clock: the window ends with the period `now` falls in.
+    epoch = int(now.timestamp())
+    end = datetime.fromtimestamp(epoch - epoch % period + period, now.tzinfo)
     start = end - timedelta(seconds=period * periods)
     stat = alarm["Statistic"]
     points = cloudwatch.get_metric_statistics(

@@ -35,3 +35,26 @@ def test_missing_data_treatments():
 def test_m_of_n():
     assert state([50.0, 10.0, 50.0], periods=3, m=2) == ALARM
     assert state([50.0, 10.0, 10.0], periods=3, m=2) == OK
+
+
+def test_windows_are_aligned_to_the_period_like_cloudwatch():
+    """A value stamped at 01:00 is in the 01:00-01:15 period even when evaluated at 01:15:00.5."""
+    from datetime import UTC, datetime
+
+    from demo.alarm_eval import evaluate_alarm
+
+    class FakeCloudWatch:
+        """Returns one datapoint at 01:00 and records the window it was asked for."""
+
+        def get_metric_statistics(self, **kw):
+            self.asked = kw
+            return {"Datapoints": [{"Timestamp": datetime(2026, 11, 25, 1, 0, tzinfo=UTC), "Maximum": 50.0}]}
+
+    cw = FakeCloudWatch()
+    alarm = {"AlarmName": "a", "Namespace": "N", "MetricName": "DailyCost", "Period": 900,
+             "EvaluationPeriods": 2, "Statistic": "Maximum", "Threshold": 40.0,
+             "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "ignore"}
+    verdict = evaluate_alarm(cw, alarm, datetime(2026, 11, 25, 1, 15, 0, 500_000, tzinfo=UTC))
+    assert cw.asked["StartTime"] == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    assert cw.asked["EndTime"] == datetime(2026, 11, 25, 1, 30, tzinfo=UTC)
+    assert verdict.state == ALARM and verdict.latest == 50.0
