@@ -6,6 +6,7 @@ from Pulumi ESC, come from ESC_STAND_IN (unique strings a test can search every 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -141,6 +142,7 @@ class ProgramRun:
     resources: list[pulumi.runtime.MockResourceArgs]
     options: dict[tuple[str, str], Options]
     outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)  # stack outputs marked secret
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
@@ -172,7 +174,15 @@ def run_program(stack: str, config_overrides: dict[str, str | None] | None = Non
     @pulumi.runtime.test
     def program():
         namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi_program__")
-        return pulumi.Output.all(**namespace["outputs"]).apply(run.outputs.update)
+        outputs = {key: pulumi.Output.from_input(value) for key, value in namespace["outputs"].items()}
+
+        async def secret_keys() -> set[str]:
+            return {key for key, value in outputs.items() if await value.is_secret()}
+
+        return pulumi.Output.all(
+            pulumi.Output.all(**outputs).apply(run.outputs.update),
+            pulumi.Output.from_input(asyncio.ensure_future(secret_keys())).apply(run.secret_outputs.update),
+        )
 
     program()
     return run

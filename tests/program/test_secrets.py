@@ -30,9 +30,11 @@ def test_no_secret_value_in_any_resource_input_outside_a_secret(run):
     assert leaks == []
 
 
-def test_no_secret_value_in_stack_outputs(run):
+def test_no_secret_value_in_stack_outputs_and_none_is_tainted_secret(run):
     text = repr(run.outputs)
     assert not [value for value in secret_values(run.stack) if value in text]
+    # A secret-tainted output shows as [secret] in the console: the readme would not render.
+    assert run.secret_outputs == set()
 
 
 def test_each_esc_secret_is_stored_as_a_secret_version(run):
