@@ -183,7 +183,7 @@ class GatewayApp:
 
     async def _metrics(self, scope: Scope, receive: Receive, send: Send, headers: dict) -> None:
         assert self.guard is not None and self.writer is not None
-        body = self.metrics.render(self.guard.used_ratio(), self.writer.pending)
+        body = self.metrics.render(self.guard.used_ratio(), self.writer.pending, self.writer.dropped_records)
         await _respond(send, 200, body, METRICS_CONTENT_TYPE)
 
     async def _usage_summary(self, scope: Scope, receive: Receive, send: Send, headers: dict) -> None:

@@ -36,6 +36,8 @@ class GatewayMetrics:
         self.budget_used = Gauge("gateway_budget_used_ratio", "Spend over budget per period", ["period"],
                                  registry=r)
         self.ledger_pending = Gauge("gateway_ledger_pending_records", "Records not yet written", registry=r)
+        self.ledger_dropped = Gauge("gateway_ledger_dropped_records", "Records the ledger refused for good",
+                                    registry=r)
         self._children: dict[tuple[str, str, str], tuple] = {}
 
     def observe(self, record: UsageRecord) -> None:
@@ -60,8 +62,9 @@ class GatewayMetrics:
             cost.inc(pico_to_float(record.cost_pico))
         latency.observe(record.latency_ms / 1000)
 
-    def render(self, budget_used: dict[str, float], ledger_pending: int) -> bytes:
+    def render(self, budget_used: dict[str, float], ledger_pending: int, ledger_dropped: int) -> bytes:
         for period, ratio in budget_used.items():
             self.budget_used.labels(period).set(ratio)
         self.ledger_pending.set(ledger_pending)
+        self.ledger_dropped.set(ledger_dropped)
         return generate_latest(self.registry)

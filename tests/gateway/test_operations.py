@@ -117,19 +117,44 @@ def test_writer_batches_on_its_interval_and_flush_waits_for_it(tmp_path):
         ledger.close()
 
 
-def test_writer_survives_a_failing_batch(tmp_path):
+def _refuse_cost(ledger: Ledger, cost: int) -> None:
+    ledger._conn().execute(f"CREATE TRIGGER refuse_{cost} BEFORE INSERT ON usage WHEN NEW.cost_pico = {cost} "
+                           "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+
+
+def test_writer_retries_a_failed_batch_until_the_ledger_accepts_it(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite3")
+    _refuse_cost(ledger, 5)  # every record of the batch is refused for now
     writer = LedgerWriter(ledger, interval_s=0.05)
     writer.start()
     try:
-        ledger._conn().execute("CREATE TRIGGER no_gpu BEFORE INSERT ON usage WHEN NEW.cost_pico = 13 "
-                               "BEGIN SELECT RAISE(ABORT, 'refused'); END")
-        writer.submit(UsageRecord(request_id="bad", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=1,
-                                  completion_tokens=1, cost_pico=13, latency_ms=1.0))
+        for i in range(3):
+            writer.submit(_record(i))
+        deadline = time.monotonic() + 2
+        while writer.failed_writes == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert writer.failed_writes >= 1 and ledger.count() == 0
+        ledger._conn().execute("DROP TRIGGER refuse_5")  # the disk has room again
         assert writer.flush(timeout=5)
-        assert writer.failed_batches == 1
+        assert ledger.count() == 3 and writer.dropped_records == 0
+    finally:
+        writer.stop()
+        ledger.close()
+
+
+def test_writer_drops_only_the_record_that_can_never_be_written(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    _refuse_cost(ledger, 13)
+    writer = LedgerWriter(ledger, interval_s=0.02)
+    writer.start()
+    try:
         writer.submit(_record(1))
-        assert writer.flush(timeout=5) and ledger.count() == 1
+        writer.submit(UsageRecord(request_id="poison", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=1,
+                                  completion_tokens=1, cost_pico=13, latency_ms=1.0))
+        writer.submit(_record(2))
+        assert writer.flush(timeout=5)
+        assert writer.dropped_records == 1
+        assert ledger.count() == 2
     finally:
         writer.stop()
         ledger.close()
