@@ -1,20 +1,21 @@
 """The policy pack as the Pulumi engine drives it: its own process and gRPC analyzer protocol.
 
-The pack is started the way the CLI starts it (`python policy/__main__.py`, which prints its port)
+The pack is started the way the CLI starts it (`python -m pulumi.policy`, which prints its port)
 and queried with the analyzer stubs from the Pulumi SDK. This checks the wiring the offline
 validator tests cannot: every rule registered, all mandatory, and secrets still recognisable.
 """
 
 from __future__ import annotations
 
+import os
 import selectors
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
@@ -23,13 +24,28 @@ from pulumi.runtime.rpc import UNKNOWN
 from policy import validators as v
 
 ROOT = Path(__file__).resolve().parents[2]
+PACK = ROOT / "policy"
 SECRET_WIRE = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+
+
+def _pack_python() -> Path:
+    """The interpreter the CLI uses for the pack: PulumiPolicy.yaml's virtualenv, relative to the pack."""
+    options = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())["runtime"]["options"]
+    return PACK / options["virtualenv"] / "bin" / "python"
+
+
+def test_pack_runs_in_the_project_virtualenv():
+    # Compared as paths, not resolved: the venv's python is a symlink to the base interpreter.
+    assert Path(os.path.normpath(_pack_python())) == ROOT / ".venv" / "bin" / "python"
+    assert _pack_python().exists()
 
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    process = subprocess.Popen([sys.executable, "-u", str(ROOT / "policy" / "__main__.py")],
-                               cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Started the way pulumi-analyzer-policy-python starts it: `<venv python> -u -m pulumi.policy
+    # <engine address> <pack dir>` from the pack directory; the pack prints its gRPC port.
+    process = subprocess.Popen([str(_pack_python()), "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(PACK)],
+                               cwd=PACK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with selectors.DefaultSelector() as selector:
             selector.register(process.stdout, selectors.EVENT_READ)
