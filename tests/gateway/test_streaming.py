@@ -8,6 +8,7 @@ import time
 
 import requests
 
+from llm_shared.ledger import Ledger
 from llm_shared.pricing import cost_for
 from standins import Script, prompt_tokens
 
@@ -123,3 +124,32 @@ def test_stream_falls_back_before_the_first_byte(gw, backends):
         assert _events(response)[-1] == "[DONE]"
     [row] = _wait_rows(gw)
     assert row[2] == "gpu" and row[6] == "ok" and row[7] == 0
+
+
+def test_stream_4xx_is_passed_through_and_both_failing_is_502(gw, backends):
+    backends.serverless.script = Script(fail_status=422, fail_count=1)
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "scripted"
+    assert backends.gpu.app.request_count == 0
+    backends.serverless.script = Script(fail_status=503, fail_count=-1)
+    backends.gpu.script = Script(fail_status=500, fail_count=-1)
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "upstream_error"
+    rows = _wait_rows(gw, 2)
+    assert [(r[6], r[5]) for r in rows] == [("error", 0), ("error", 0)]
+
+
+def test_user_and_session_are_recorded(gw):
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO, "user": "carol"}) as response:
+        _events(response)
+    gw.chat({"model": SMALL, "messages": HELLO, "user": "dave"}, headers={"x-session-id": "s-42"})
+    rows = _wait_rows(gw, 2)
+    assert sorted(r[9] for r in rows) == ["carol", "dave"]
+    ledger = Ledger(gw.ledger_path)
+    try:
+        sessions = ledger._conn().execute("SELECT user_id, session_id FROM usage ORDER BY user_id").fetchall()
+    finally:
+        ledger.close()
+    assert sessions == [("carol", None), ("dave", "s-42")]
