@@ -8,6 +8,7 @@ upstream's bytes passed back as they are. Everything slow (SQLite) happens on ot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -53,6 +54,10 @@ _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no
                 (b"x-accel-buffering", b"no")]
 _WANTED_HEADERS = frozenset({b"authorization", b"content-length", b"x-cost-priority", b"x-force-backend",
                              b"x-session-id"})
+
+
+_INTERNAL_ERROR = GatewayError(500, "internal error in the gateway; the request was not completed",
+                               type_="server_error", code="internal_error").body()
 
 
 class _ClientGone(Exception):
@@ -163,6 +168,11 @@ class GatewayApp:
             await _respond(send, exc.status, exc.body())
         except _ClientGone:
             return
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            self.metrics.rejected.labels("500").inc()
+            with contextlib.suppress(RuntimeError):  # the response may have started already
+                await _respond(send, 500, _INTERNAL_ERROR)
 
     # small endpoints -----------------------------------------------------------------------------
 

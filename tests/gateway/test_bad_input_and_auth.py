@@ -171,3 +171,17 @@ def test_secrets_never_reach_logs_or_error_bodies(backends, tmp_path, caplog):
     for secret in (CLIENT_TOKEN, OTHER_CLIENT_TOKEN, ADMIN_TOKEN, SERVERLESS_KEY):
         assert secret not in text
     assert "both backends failed" in bodies[0]
+
+
+def test_an_internal_error_is_an_openai_style_500_and_the_gateway_keeps_serving(gw, monkeypatch, caplog):
+    def broken(_worst):
+        raise RuntimeError("bug with a detail the client must not see")
+
+    monkeypatch.setattr(gw.app.guard, "reserve", broken)
+    response = gw.chat(GOOD)
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error" and "detail" not in error["message"]
+    assert "bug with a detail" in caplog.text  # the operator sees it in the log
+    monkeypatch.undo()
+    assert gw.chat(GOOD).status_code == 200
