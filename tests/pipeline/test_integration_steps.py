@@ -1,0 +1,75 @@
+"""The integration job's own moto steps, run here as GitHub would run them (bash -e).
+
+The "Start the moto server" step must leave a moto server answering on 127.0.0.1, the inventory
+check must read it, and the "Stop the moto server" step must end it: nothing outlives the job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = {step.get("name"): step for step in
+         yaml.safe_load((ROOT / ".github/workflows/integration.yml").read_text())["jobs"]
+         ["up-destroy-against-moto"]["steps"]}
+
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="the step polls with curl")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _step(name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-e", "-c", STEPS[name]["run"]], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_start_inventory_and_stop_steps(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "MOTO_PORT": str(port), "RUNNER_TEMP": str(tmp_path),
+           "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+    started = _step("Start the moto server on 127.0.0.1", env)
+    pid = int((tmp_path / "moto.pid").read_text()) if (tmp_path / "moto.pid").exists() else None
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert pid and _alive(pid)
+        endpoint = f"http://127.0.0.1:{port}"
+        sns = boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        sns.create_topic(Name="left-over")
+        inventory = [sys.executable, ".github/scripts/moto_inventory.py", "--endpoint-url", endpoint,
+                     "--expect", "destroyed"]
+        check = subprocess.run(inventory, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+                               check=False)
+        assert check.returncode == 1 and "sns_topics: 1 left after destroy" in check.stderr
+        stopped = _step("Stop the moto server", env)
+        assert stopped.returncode == 0, stopped.stderr
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            subprocess.run(["sleep", "0.1"], check=True)
+        assert not _alive(pid)
+    finally:
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
