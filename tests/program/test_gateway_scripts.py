@@ -223,3 +223,16 @@ def test_stop_removes_the_container_and_is_idempotent(host, healthy_port):
     assert host.containers() == {}
     second = host.run("stop.sh", "llm-gateway")
     assert second.returncode == 0 and "not present" in second.stdout
+
+
+def test_deploy_recreates_a_container_that_stopped(host, healthy_port):
+    env_file = write_env(host)
+    assert deploy(host, healthy_port, env_file).returncode == 0
+    state = json.loads(host.state.read_text())
+    state["containers"]["llm-gateway"]["running"] = False  # crashed, or stopped by hand
+    host.state.write_text(json.dumps(state))
+    calls_before = len(host.calls())
+    result = deploy(host, healthy_port, env_file)
+    assert result.returncode == 0 and "started llm-gateway" in result.stdout
+    assert [c[0] for c in host.calls()[calls_before:]].count("run") == 1
+    assert host.containers()["llm-gateway"]["running"] is True
