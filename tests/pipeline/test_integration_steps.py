@@ -73,3 +73,21 @@ def test_start_inventory_and_stop_steps(tmp_path):
     finally:
         if pid and _alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def _written_env(tmp_path: Path, run: str) -> tuple[dict[str, str], str]:
+    github_env = tmp_path / f"github_env_{run}"
+    result = _step("Throwaway credentials and a local file backend",
+                   {**os.environ, "RUNNER_TEMP": str(tmp_path), "GITHUB_ENV": str(github_env)})
+    assert result.returncode == 0, result.stderr
+    return dict(line.split("=", 1) for line in github_env.read_text().splitlines()), result.stdout
+
+
+def test_throwaway_credentials_are_random_masked_and_local(tmp_path):
+    first, stdout = _written_env(tmp_path, "a")
+    second, _ = _written_env(tmp_path, "b")
+    assert first["PULUMI_BACKEND_URL"] == f"file://{tmp_path}/pulumi-state"
+    assert (tmp_path / "pulumi-state").is_dir()
+    assert f"::add-mask::{first['PULUMI_CONFIG_PASSPHRASE']}" in stdout  # never shown in the log
+    for key in ("PULUMI_CONFIG_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert len(first[key]) >= 16 and first[key] != second[key]
