@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from .settings import Settings
 from .usage import DEFAULT_TIMEOUT, UsageReadError, fetch_summary
 
 log = logging.getLogger("cost_tracker")
+MIDNIGHT_GUARD_BEFORE_S = 10.0  # a run this close before local midnight waits for the new day
+MIDNIGHT_GUARD_AFTER_S = 2.0    # ... and starts this long after it (gateway clock skew)
 
 
 class InconsistentUsageError(UsageReadError):
@@ -40,6 +43,8 @@ class Deps:
     session_factory: Callable[[], Any]
     cloudwatch_factory: Callable[[], Any]
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     _session: Any = field(default=None, repr=False)
     _cloudwatch: Any = field(default=None, repr=False)
 
@@ -138,10 +143,33 @@ def build_report(settings: Settings, figures: Figures, *, metric_timestamp: date
     }
 
 
+def clear_of_midnight(deps: Deps, zone: Any) -> datetime:
+    """The clock's now, first waiting out the seconds around a local midnight.
+
+    The gateway works out the day and month from its own clock when the request arrives; a run
+    that straddles midnight (or a gateway clock a little behind) would ask for one day and be
+    served another, and fail on the bounds check. Waiting at most ~12 s avoids that.
+    """
+    now = deps.clock().astimezone(UTC)
+    today = calendar_periods(now, zone)[0]
+    day_start, next_start = today.start, today.end
+    if (next_start - now).total_seconds() < MIDNIGHT_GUARD_BEFORE_S:
+        deps.sleep((next_start - now).total_seconds() + MIDNIGHT_GUARD_AFTER_S)
+    elif (now - day_start).total_seconds() < MIDNIGHT_GUARD_AFTER_S:
+        deps.sleep(MIDNIGHT_GUARD_AFTER_S - (now - day_start).total_seconds())
+    else:
+        return now
+    return deps.clock().astimezone(UTC)
+
+
 def run_once(settings: Settings, deps: Deps, *, now: datetime | None = None,
              dry_run: bool = False) -> RunResult:
-    """Read, compute, push (unless dry_run), log one JSON line; raise on any failure."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    """Read, compute, push (unless dry_run), log one JSON line; raise on any failure.
+
+    `now` pins the run's clock (tests, backfills); without it the deps' clock is read, clear of
+    a local midnight.
+    """
+    now = now.astimezone(UTC) if now is not None else clear_of_midnight(deps, settings.zone)
     day_period, month_period = calendar_periods(now, settings.zone)
     day, month = _read_usage(settings, deps, day_period, month_period)
     api_key = deps.secrets.get(settings.lambda_api_key_secret) if (

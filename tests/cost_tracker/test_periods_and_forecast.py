@@ -116,3 +116,34 @@ def test_a_new_york_evening_still_belongs_to_march(aws, ledger):
     assert figures.monthly_pico == expected_month
     assert figures.seconds_left_in_month == 2 * 3600
 
+
+
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now, self.slept = now, []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(("local", "slept", "day"), [
+    (datetime(2026, 3, 31, 23, 59, 55), [7.0], datetime(2026, 4, 1)),        # waits for the new day
+    (datetime(2026, 4, 1, 0, 0, 0, 500_000), [1.5], datetime(2026, 4, 1)),   # a gateway clock behind
+    (datetime(2026, 3, 31, 23, 59, 40), [], datetime(2026, 3, 31)),           # far enough: no wait
+])
+def test_a_run_near_local_midnight_waits_until_both_clocks_agree(aws, ledger, local, slept, day):
+    zone = ZoneInfo("Europe/Berlin")
+    clock = FakeClock(local.replace(tzinfo=zone).astimezone(UTC))
+    add_usage(ledger, datetime(2026, 3, 31, 12, tzinfo=zone), SMALL)
+    with gateway_standin(ledger, GATEWAY_TOKEN, clock, time_zone="Europe/Berlin") as gateway:
+        deps = make_deps(aws)
+        deps.clock, deps.sleep = clock, clock.sleep
+        result = run_once(load_settings(make_env(aws, gateway.url, **{env.TIME_ZONE: "Europe/Berlin"})), deps)
+    assert clock.slept == slept
+    assert result.figures.day.start == day.replace(tzinfo=zone).astimezone(UTC)
