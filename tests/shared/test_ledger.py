@@ -115,3 +115,14 @@ def test_database_constraints_back_up_the_validation(ledger):
 def test_naive_datetimes_are_refused():
     with pytest.raises(ConfigError, match="timezone-aware"):
         to_ms(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 19, 20, 21, 57])
+def test_p95_is_the_nearest_rank_for_any_group_size(ledger, n):
+    import math
+    import random
+
+    latencies = [round(random.Random(n).uniform(1, 900), 3) for _ in range(n)]
+    ledger.record_many(rec(i, latency_ms=latency) for i, latency in enumerate(latencies))
+    (row,) = ledger.summary_rows(NOW, NOW + timedelta(hours=1))
+    assert row["p95_latency_ms"] == sorted(latencies)[math.ceil(0.95 * n) - 1]
