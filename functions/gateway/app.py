@@ -23,6 +23,7 @@ import orjson
 
 from llm_shared import budget as budget_maths
 from llm_shared.catalog import Model
+from llm_shared.complexity import estimate
 from llm_shared.errors import ConfigError
 from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.pricing import cost_pico, worst_case_cost_pico
@@ -52,6 +53,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON = b"application/json"
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
                 (b"x-accel-buffering", b"no")]
+LARGE_PROMPT_BYTES = 32_768
 _WANTED_HEADERS = frozenset({b"authorization", b"content-length", b"x-cost-priority", b"x-force-backend",
                              b"x-session-id"})
 
@@ -228,7 +230,8 @@ class GatewayApp:
             if not message.get("more_body"):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def _route(self, request: ChatRequest, headers: dict) -> tuple[RouteDecision, Model, bool]:
+    async def _route(self, request: ChatRequest, headers: dict,
+                     prompt_bound: int) -> tuple[RouteDecision, Model, bool]:
         assert self.guard is not None
         forced_raw = headers.get(b"x-force-backend")
         try:
@@ -243,9 +246,15 @@ class GatewayApp:
         if model_arg == AUTO_MODEL and status == budget_maths.WARNING:
             model_arg, downgraded = self.catalog.cheapest().id, True
             self.metrics.downgrades.inc()
+        complexity = None
+        if prompt_bound > LARGE_PROMPT_BYTES:
+            # The estimate is regex work over all the text (about 0.2 s per MB). In a thread the GIL
+            # is handed back every few ms, so other requests keep flowing meanwhile.
+            complexity = await asyncio.get_running_loop().run_in_executor(None, estimate, request.messages)
         decision = decide(request.messages, rng=self.rng, model=model_arg,
                           cost_priority=request.cost_priority, force_backend=forced,
-                          serverless_ratio=self.config.serverless_ratio, catalog=self.catalog)
+                          serverless_ratio=self.config.serverless_ratio, catalog=self.catalog,
+                          complexity=complexity)
         model = self.catalog.get(decision.model)
         if request.model == AUTO_MODEL:
             check_context_window(request, model)
@@ -259,9 +268,10 @@ class GatewayApp:
                                      priority.decode("latin-1").strip() if priority else None)
         assert self.guard is not None
         try:
-            decision, model, downgraded = self._route(request, headers)
+            prompt_bound = prompt_upper_bound(request.messages)
+            decision, model, downgraded = await self._route(request, headers, prompt_bound)
             completion_cap = (request.max_tokens or model.context_window) * request.n
-            worst = worst_case_cost_pico(model, prompt_upper_bound(request.messages), completion_cap)
+            worst = worst_case_cost_pico(model, prompt_bound, completion_cap)
             reservation = self.guard.reserve(worst)
         except GatewayError as exc:
             if exc.code == BUDGET_EXCEEDED:

@@ -149,3 +149,17 @@ def test_max_tokens_is_forwarded_and_caps_the_completion(gw, backends):
     response = gw.chat({"model": SMALL, "messages": HELLO, "max_tokens": 3})
     assert response.json()["usage"]["completion_tokens"] == 3
     assert backends.serverless.last_request()["body"]["max_tokens"] == 3
+
+
+def test_a_large_prompt_is_routed_like_any_other(gw, backends):
+    from gateway.app import LARGE_PROMPT_BYTES
+    from llm_shared.complexity import estimate
+
+    text = "Refactor this step by step:\n```python\n" + "def f(x):\n    return x + 1\n" * 2000 + "```"
+    messages = [{"role": "user", "content": text}]
+    assert len(text.encode()) > LARGE_PROMPT_BYTES
+    response = gw.chat({"model": "auto", "messages": messages, "max_tokens": 64})
+    assert response.status_code == 200
+    [row] = gw.rows()
+    assert row[8] == estimate(messages).level == "high"
+    assert response.headers["x-model"] == LARGE
