@@ -6,6 +6,7 @@ check must read it, and the "Stop the moto server" step must end it: nothing out
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -91,3 +92,48 @@ def test_throwaway_credentials_are_random_masked_and_local(tmp_path):
     assert f"::add-mask::{first['PULUMI_CONFIG_PASSPHRASE']}" in stdout  # never shown in the log
     for key in ("PULUMI_CONFIG_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         assert len(first[key]) >= 16 and first[key] != second[key]
+
+
+STANDIN_PULUMI = '''#!{python}
+"""Stand-in for the Pulumi CLI (it cannot be installed here): records each call and its stdin."""
+import json, os, sys
+from pathlib import Path
+
+args = sys.argv[1:]
+stdin = "" if sys.stdin.isatty() else sys.stdin.read()
+with Path(os.environ["PULUMI_STANDIN_LOG"]).open("a") as log:
+    log.write(json.dumps({{"args": args, "stdin": stdin}}) + "\\n")
+if args[:2] == ["stack", "init"]:
+    Path(f"Pulumi.{{args[2]}}.yaml").write_text("encryptionsalt: v1:standin\\n")
+'''
+
+
+def test_stack_step_writes_settings_then_sets_secrets_from_stdin(tmp_path):
+    work = tmp_path / "repo"
+    work.mkdir()
+    for name in (".venv", ".github"):
+        (work / name).symlink_to(ROOT / name)
+    shutil.copy(ROOT / "Pulumi.staging.yaml", work)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pulumi").write_text(STANDIN_PULUMI.format(python=sys.executable))
+    (bin_dir / "pulumi").chmod(0o755)
+    log = tmp_path / "calls.jsonl"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PULUMI_STANDIN_LOG": str(log),
+           "STACK": "integration-staging", "MOTO_PORT": "5999", "AWS_REGION": "us-east-1"}
+    script = STEPS["Stack with the staging settings, without ESC"]["run"]
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls[0]["args"][:3] == ["stack", "init", "integration-staging"]
+    secret_calls = [c for c in calls if c["args"][:3] == ["config", "set", "--secret"]]
+    # Each secret is named on the command line and its value arrives on stdin, never in argv.
+    assert [c["args"][3:] for c in secret_calls] == [["gatewayAdminToken"], ["lambdaApiKey"]]
+    values = [c["stdin"].strip() for c in secret_calls]
+    assert all(len(value) == 48 for value in values) and values[0] != values[1]
+    stack = yaml.safe_load((work / "Pulumi.integration-staging.yaml").read_text())
+    assert stack["encryptionsalt"] == "v1:standin" and "environment" not in stack
+    assert stack["config"]["aws:endpoints"] == [{service: "http://127.0.0.1:5999" for service in
+                                                 stack["config"]["aws:endpoints"][0]}]
