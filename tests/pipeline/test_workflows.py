@@ -102,6 +102,14 @@ def test_python_is_312_and_install_is_make_install(name):
         assert all(i > installs[0] for i in work), f"{name}.{job_id}: install must come first"
 
 
+def test_every_job_checks_out_first_and_has_a_time_limit(name):
+    for job_id, job in load(name)["jobs"].items():
+        if "steps" not in job:  # a reusable-workflow call: the called workflow's jobs carry their own
+            continue
+        assert action(job["steps"][0]) == "actions/checkout", f"{name}.{job_id}"
+        assert 0 < job["timeout-minutes"] <= 60, f"{name}.{job_id}: jobs must stop by themselves"
+
+
 def test_permissions_are_least_privilege(name):
     workflow = load(name)
     assert isinstance(workflow.get("permissions"), dict), f"{name}: set top-level permissions explicitly"
