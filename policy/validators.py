@@ -38,6 +38,15 @@ IAM_POLICY_TYPES = (
     "aws:iam/groupPolicy:GroupPolicy",
 )
 IAM_ROLE = "aws:iam/role:Role"
+IAM_ATTACHMENT_TYPES = (
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+)
+# AWS managed policies that are wildcard grants by construction (`*` or `service:*`).
+_WILDCARD_MANAGED_POLICY_RE = re.compile(
+    r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?(AdministratorAccess|PowerUserAccess|[A-Za-z0-9]*FullAccess)$")
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 REMOTE_COMMAND_TYPES = ("command:remote:Command", "command:remote:CopyToRemote", "command:remote:CopyFile")
@@ -167,18 +176,29 @@ def wildcard_actions(document: Any) -> list[str]:
     return found
 
 
+def _wildcard_managed_policies(arns: Iterable[Any]) -> list[str]:
+    return [f"attaches AWS managed policy {arn}, a wildcard grant; write a policy with the exact actions."
+            for arn in map(reveal, arns) if isinstance(arn, str) and _WILDCARD_MANAGED_POLICY_RE.match(arn)]
+
+
 def iam_no_wildcard_actions(resource_type: str, props: Props) -> list[str]:
-    """Least privilege: no `*` or `service:*` action in any role or managed policy."""
+    """Least privilege: no `*` or `service:*` action in any role or managed policy.
+
+    Also catches the same grant arriving by attachment of an AWS full-access managed policy.
+    """
     documents: list[tuple[str, Any]] = []
+    problems = []
     if resource_type in IAM_POLICY_TYPES:
         documents.append((reveal(props.get("name")) or "policy", props.get("policy")))
     elif resource_type == IAM_ROLE:
         for inline in _sequence(props.get("inlinePolicies")):
             inline = _mapping(inline)
             documents.append((f"inline policy {reveal(inline.get('name'))}", inline.get("policy")))
+        problems += _wildcard_managed_policies(_sequence(props.get("managedPolicyArns")))
+    elif resource_type in IAM_ATTACHMENT_TYPES:
+        return _wildcard_managed_policies([props.get("policyArn")])
     else:
         return []
-    problems = []
     for label, document in documents:
         problems += [f"{label}: {finding}; list the exact actions instead."
                      for finding in wildcard_actions(document)]

@@ -175,6 +175,25 @@ def test_role_inline_policies_are_checked():
     assert len(found) == 1 and "inline policy broad" in found[0]
 
 
+@pytest.mark.parametrize("arn", ["arn:aws:iam::aws:policy/AdministratorAccess",
+                                 "arn:aws:iam::aws:policy/PowerUserAccess",
+                                 "arn:aws:iam::aws:policy/AmazonSNSFullAccess",
+                                 "arn:aws-us-gov:iam::aws:policy/job-function/CloudWatchFullAccess"])
+def test_attaching_a_full_access_managed_policy_is_a_violation(arn):
+    found = v.iam_no_wildcard_actions("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                      {"role": "tracker", "policyArn": arn})
+    assert len(found) == 1 and arn in found[0]
+    assert v.iam_no_wildcard_actions(v.IAM_ROLE, {"managedPolicyArns": [arn]})
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                                 "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                                 "arn:aws:iam::123456789012:policy/MyFullAccess"])
+def test_scoped_or_customer_managed_attachments_pass(arn):
+    assert v.iam_no_wildcard_actions("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                     {"role": "tracker", "policyArn": arn}) == []
+
+
 def test_invalid_policy_json_is_reported():
     assert v.iam_no_wildcard_actions("aws:iam/policy:Policy", {"policy": "{not json"}) == [
         "policy: policy is not valid JSON; list the exact actions instead."]
