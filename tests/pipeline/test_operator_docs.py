@@ -63,7 +63,7 @@ def test_rollback_covers_ratio_force_image_and_history():
 
 def test_runbook_lists_as_many_policy_rules_as_the_pack_has():
     pipeline = _section(RUNBOOK, "Delivery pipeline")
-    listed = re.search(r"all rules\nmandatory\):(.*?)\. A violation", pipeline, re.DOTALL)
+    listed = re.search(r"all rules\s+mandatory\):(.*?)\.\s+A violation", pipeline, re.DOTALL)
     assert listed and len(listed.group(1).split(";")) == len(RULES) + len(STACK_RULES)
 
 
