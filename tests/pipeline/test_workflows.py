@@ -201,6 +201,12 @@ def test_preview_runs_on_pull_requests_for_both_stacks_and_comments():
     assert pulumi_step["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
 
 
+def test_preview_never_runs_fork_code_with_stack_secrets():
+    (job,) = load("preview")["jobs"].values()
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert "pull_request_target" not in triggers(load("preview"))
+
+
 def test_preview_assumes_each_stacks_own_role_by_oidc_before_pulumi_runs():
     (job,) = load("preview")["jobs"].values()
     pulumi_at = [action(s) for s in job["steps"]].index(PULUMI_ACTION)
