@@ -55,6 +55,15 @@ def _totals_disagree(payload, period):
     return payload
 
 
+def _extra_field(payload, period):
+    payload["breakdown"][0]["discount_usd"] = "1"
+    return payload
+
+
+def _a_list(payload, period):
+    return [payload]
+
+
 @pytest.mark.parametrize(("fault", "mutate", "match"), [
     ("500", None, r"HTTP 500"),
     ("malformed", None, r"not JSON"),
@@ -63,6 +72,8 @@ def _totals_disagree(payload, period):
     (None, _month_served_for_day, r"period: asked for 'day', got 'month'"),
     (None, _start_a_day_late, r"start: asked for 2026-03-16T00:00:00\+00:00"),
     (None, _totals_disagree, r"totals\.requests: .* disagrees"),
+    (None, _extra_field, r"breakdown\[0\]: unexpected discount_usd"),
+    (None, _a_list, r"expected an object, got list"),
     ("unauthorized", None, r"HTTP 401 \(the gateway rejected the admin token\)"),
 ])
 def test_bad_gateway_answers_raise_and_push_nothing(aws, ledger, gateway, caplog, fault, mutate, match):
@@ -129,6 +140,14 @@ def test_a_missing_lambda_api_key_secret_raises_and_pushes_nothing(aws, gateway)
     with pytest.raises(SecretError, match=r"lambda-api-key.*-gone"):
         run_once(load_settings(environ), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
+
+
+def test_a_binary_secret_is_refused_by_name(aws, gateway):
+    arn = aws.secretsmanager.create_secret(Name="llm/binary-token", SecretBinary=b"\x00\x01")["ARN"]
+    with pytest.raises(SecretError, match=r"secret .*binary-token.* has no SecretString"):
+        run_once(load_settings(make_env(aws, gateway.url, **{env.GATEWAY_TOKEN_SECRET_ARN: arn})),
+                 make_deps(aws), now=NOW)
+    assert _nothing_pushed(aws) and gateway.requests == []
 
 
 def test_handler_fails_loud_and_logs_no_secret(aws, ledger, gateway, monkeypatch, caplog):

@@ -28,6 +28,20 @@ def test_forecast_doubles_at_exactly_half_of_february():
                                gpu_price=None) == 14_000_006
 
 
+@pytest.mark.parametrize(("zone", "year", "month", "hours"), [
+    ("Europe/Berlin", 2026, 3, 743),     # clocks go forward: one hour short
+    ("America/New_York", 2026, 11, 721),  # clocks go back: one hour long
+    ("UTC", 2028, 2, 29 * 24),            # leap February
+])
+def test_the_forecast_counts_real_seconds_in_the_local_month(zone, year, month, hours):
+    tz = ZoneInfo(zone)
+    _, period = calendar_periods(datetime(year, month, 10, tzinfo=tz), tz)
+    assert period.end - period.start == timedelta(hours=hours)
+    halfway = period.start + (period.end - period.start) / 2
+    assert forecast_month_pico(month=period, now=halfway, token_spent_pico=123_456_789, gpu_spent_pico=0,
+                               gpu_price=None) == 2 * 123_456_789
+
+
 def test_forecast_in_the_first_hour_of_a_month_uses_at_least_one_day_of_history():
     now = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
     _, month = calendar_periods(now, UTC)
