@@ -25,9 +25,10 @@ $(VENDOR)/.done: functions/cost_tracker/requirements.txt $(STAMP)
 lint: install
 	$(BIN)/ruff check .
 
+# The venv's bin goes first on PATH so tests find its tools (shellcheck) as CI does.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # The whole system locally: moto server, backend stand-ins, the program under mocks, gateway, tracker.
 demo: install
