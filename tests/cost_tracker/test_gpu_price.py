@@ -82,3 +82,20 @@ def test_the_configured_price_needs_no_api(aws, ledger, gateway):
 def test_malformed_instance_type_answers_are_rejected(payload, match):
     with pytest.raises(GpuPriceError, match=match):
         parse_instance_price(payload, "gpu_1x_a10")
+
+
+def test_an_api_that_echoes_the_key_never_gets_it_into_errors_or_logs(aws, ledger, gateway, caplog):
+    from standins.lambda_cloud import http_server, json_reply
+
+    def echo(path, query, headers):  # a careless API repeating the credential it was given
+        return json_reply(403, {"error": {"message": f"forbidden: {headers.get('Authorization')}"}})
+
+    with http_server(echo) as base:
+        environ = _gpu_env(aws, gateway, f"{base}/api/v1")
+        with pytest.raises(GpuPriceError, match=r"HTTP 403: .*\*\*\*") as info:
+            run_once(load_settings(environ), make_deps(aws), now=NOW)
+        assert LAMBDA_API_KEY not in str(info.value)
+        with caplog.at_level(logging.DEBUG, logger="cost_tracker"):
+            result = run_once(load_settings({**environ, env.GPU_HOURLY_USD: "0.75"}), make_deps(aws), now=NOW)
+    assert "***" in result.report["gpu"]["price_source"]
+    assert LAMBDA_API_KEY not in str(result.report) and LAMBDA_API_KEY not in caplog.text
