@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"[2/5] AWS side from the Pulumi program, stack {args.stack} ...", flush=True)
         mocks = MotoBackedMocks(aws_url)
-        outputs = run_program(mocks, args.stack, overrides=overrides, secrets=demo_secrets)
+        outputs = run_program(mocks, args.stack, overrides=overrides, secrets=demo_secrets).outputs
         raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in stack_config(args.stack).items()}
         raw.update({k: v for k, v in overrides.items() if v is not None})
         for key in (k for k, v in overrides.items() if v is None):

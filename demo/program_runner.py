@@ -7,8 +7,10 @@ uses preview=False so every apply callback really executes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,18 @@ def stack_config(stack: str) -> dict[str, str]:
             for key, value in data["config"].items()}
 
 
+@dataclass
+class ProgramResult:
+    """The program's resolved stack outputs, and which of them Pulumi marks secret."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+
 def run_program(mocks: pulumi.runtime.Mocks, stack: str, *, overrides: dict[str, str | None] | None = None,
                 secrets: dict[str, str] | None = None,
-                monitor: Any = None) -> dict[str, Any]:
-    """Run __main__.py for `stack`; returns its resolved stack outputs.
+                monitor: Any = None) -> ProgramResult:
+    """Run __main__.py for `stack` and resolve its stack outputs.
 
     `overrides` replace (or, with None, remove) project keys; `secrets` stand in for the stack's
     Pulumi ESC environment.
@@ -45,12 +55,20 @@ def run_program(mocks: pulumi.runtime.Mocks, stack: str, *, overrides: dict[str,
     config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
-    outputs: dict[str, Any] = {}
+    result = ProgramResult()
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi_program__")
-        return pulumi.Output.all(**namespace["outputs"]).apply(outputs.update)
+        outputs = {key: pulumi.Output.from_input(value) for key, value in namespace["outputs"].items()}
+
+        async def secret_keys() -> set[str]:
+            return {key for key, value in outputs.items() if await value.is_secret()}
+
+        return pulumi.Output.all(
+            pulumi.Output.all(**outputs).apply(result.outputs.update),
+            pulumi.Output.from_input(asyncio.ensure_future(secret_keys())).apply(result.secret_outputs.update),
+        )
 
     program()
-    return outputs
+    return result

@@ -6,19 +6,17 @@ from Pulumi ESC, come from ESC_STAND_IN (unique strings a test can search every 
 
 from __future__ import annotations
 
-import asyncio
-import json
-import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
 
+from demo import program_runner
+from demo.program_runner import PROJECT, stack_config
+
 REPO = Path(__file__).resolve().parents[2]
-PROJECT = "llm-cost-governance"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -40,14 +38,6 @@ ESC_STAND_IN: dict[str, dict[str, str]] = {
         "slackWebhookUrl": "https://hooks.slack.com/services/T000/B000/esc-prod-slack-5c8d",
     },
 }
-
-
-def stack_config(stack: str) -> dict[str, str]:
-    """The committed stack file's config, as the Pulumi CLI hands it to a program (strings; JSON for
-    structured values)."""
-    data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
-    return {key: value if isinstance(value, str) else json.dumps(value)
-            for key, value in data["config"].items()}
 
 
 def project_config(stack: str) -> dict[str, str]:
@@ -156,35 +146,14 @@ class ProgramRun:
 def run_program(stack: str, config_overrides: dict[str, str | None] | None = None,
                 secrets: dict[str, str] | None = None) -> ProgramRun:
     """Run __main__.py for `stack` with preview=False, so every apply really runs."""
-    config = stack_config(stack)
-    for key, value in (config_overrides or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
-            config.pop(full, None)
-        else:
-            config[full] = value
-    secret_map = ESC_STAND_IN[stack] if secrets is None else secrets
-    config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
     run = ProgramRun(stack, mocks.resources, monitor.options)
-
-    @pulumi.runtime.test
-    def program():
-        namespace = runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi_program__")
-        outputs = {key: pulumi.Output.from_input(value) for key, value in namespace["outputs"].items()}
-
-        async def secret_keys() -> set[str]:
-            return {key for key, value in outputs.items() if await value.is_secret()}
-
-        return pulumi.Output.all(
-            pulumi.Output.all(**outputs).apply(run.outputs.update),
-            pulumi.Output.from_input(asyncio.ensure_future(secret_keys())).apply(run.secret_outputs.update),
-        )
-
-    program()
+    result = program_runner.run_program(
+        mocks, stack, overrides=config_overrides, secrets=ESC_STAND_IN[stack] if secrets is None else secrets,
+        monitor=monitor)
+    run.outputs.update(result.outputs)
+    run.secret_outputs.update(result.secret_outputs)
     return run
 
 
