@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 VENDOR  := build/tracker-vendor
 
-.PHONY: install test lint demo bench-gateway bench-tracker clean
+.PHONY: install test lint demo bench bench-gateway bench-tracker bench-ledger clean
 
 install: $(STAMP) $(VENDOR)/.done
 
@@ -33,6 +33,18 @@ test: install
 # The whole system locally: moto server, backend stand-ins, the program under mocks, gateway, tracker.
 demo: install
 	$(BIN)/python -m demo
+
+# Benchmarks print figures and ratios against a baseline measured in the same run; not part of make test.
+bench: bench-tracker bench-ledger bench-gateway
+
+bench-gateway: install
+	$(BIN)/python benchmarks/gateway_load.py
+
+bench-tracker: install
+	$(BIN)/python benchmarks/tracker_bench.py
+
+bench-ledger: install
+	$(BIN)/python benchmarks/ledger_summary.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
