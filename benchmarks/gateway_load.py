@@ -196,6 +196,14 @@ def check_once(url: str, token: str) -> None:
         raise RuntimeError(f"{url}: unexpected answer {body}")
 
 
+def ledger_requests(url: str) -> int:
+    """Requests the gateway's ledger holds for today: proof the ledger was on during the runs."""
+    request = urllib.request.Request(f"{url}/usage/summary?period=day",
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return int(json.loads(response.read())["totals"]["requests"])
+
+
 def measure(name: str, url: str, token: str, args: argparse.Namespace, workdir: Path) -> list[Result]:
     check_once(url, token)
     run_wrk(url, token, 32, args.warmup, workdir)  # warm pools and caches, discarded
@@ -248,6 +256,8 @@ def main() -> None:
         results += measure("bare", upstream, "unused", args, workdir)
         with gateway(upstream, workdir) as url:
             results += measure("gateway", url, CLIENT_TOKEN, args, workdir)
+            print(f"  gateway ledger: {ledger_requests(url)} requests recorded in today's usage summary",
+                  flush=True)
         cli = None if args.skip_litellm else ensure_litellm()
         if cli is not None:
             try:
