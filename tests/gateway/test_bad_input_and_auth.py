@@ -185,3 +185,33 @@ def test_an_internal_error_is_an_openai_style_500_and_the_gateway_keeps_serving(
     assert "bug with a detail" in caplog.text  # the operator sees it in the log
     monkeypatch.undo()
     assert gw.chat(GOOD).status_code == 200
+
+
+def test_randomly_mangled_bodies_never_cause_a_500_or_a_garbage_row(shared_gw, backends):
+    """A seeded fuzz: replace or drop fields of a valid body with values of every JSON type."""
+    import random
+
+    gw = shared_gw
+    rng = random.Random(20261125)
+    values = [None, True, 0, -1, 2**70, 1.5, "", "x", "auto", [], [1], {}, {"role": "user"},
+              [{"role": "user", "content": [{"type": "text"}]}], [{"role": "tool", "content": None}]]
+    keys = ["model", "messages", "max_tokens", "max_completion_tokens", "n", "stream", "stream_options",
+            "cost_priority", "user", "temperature"]
+    ok_before = len(gw.rows())
+    served = 0
+    for _ in range(150):
+        body = {"model": SMALL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+        for key in rng.sample(keys, rng.randint(1, 3)):
+            if rng.random() < 0.2:
+                body.pop(key, None)
+            else:
+                body[key] = rng.choice(values)
+        response = gw.chat(body)
+        assert response.status_code < 500, (body, response.text)
+        if response.status_code == 200:
+            served += 1
+        else:
+            assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    rows = gw.rows()
+    assert len(rows) - ok_before == served
+    assert all(r[3] >= 0 and r[4] >= 0 and r[5] >= 0 and r[6] == "ok" for r in rows)
