@@ -51,7 +51,7 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
         GatewayConfig.from_env(values)
     except ConfigError as exc:
         raise SettingsError(
-            f"the gateway would reject its env file: {exc}. Allowed: see docs/config-reference.md "
+            f"the gateway would reject its env file: {exc}. Allowed: see README.md (Configuration reference) "
             "(ESC keys gatewayClientTokens, gatewayAdminToken, lambdaApiKey)"
         ) from None
     return "".join(f"{key}={value}\n" for key, value in values.items())

@@ -37,3 +37,12 @@ def test_rendered_table_lists_every_tier():
     for model in default_catalog():
         assert model.id in table
     assert "| Light (1,000,000) | $1,290.00 | $0.07 (99.99% less)" in table
+
+
+def test_readme_cost_table_is_the_codes_output():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert render() in readme
+    first_screen = "\n".join(readme.splitlines()[:8])
+    assert "make demo" in first_screen and "make test" in first_screen
