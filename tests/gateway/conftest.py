@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import requests
 
 from gateway.app import GatewayApp
 from gateway.config import GatewayConfig
-from llm_shared.ledger import Ledger
+from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from standins import Script, asgi_server, standin_server
 from standins.serving import StandinHandle
 
@@ -24,7 +25,31 @@ SERVERLESS_KEY = "sk-serverless-secret-for-tests"
 SMALL = "llama3.1-8b-instruct"
 MEDIUM = "llama3.1-70b-instruct-fp8"
 LARGE = "llama-4-maverick-17b-128e-instruct-fp8"
-HELLO = [{"role": "user", "content": "Hello there, how are you?"}]
+HELLO = [{"role": "user", "content": "Hello there, how are you?"}]  # low complexity
+HARD = [{"role": "user", "content": "Design an architecture for a multi-region database, analyze the "
+                                     "trade-offs step by step and prove the consistency guarantees."}]
+
+
+class Clock:
+    """A settable clock for the gateway (budget periods, ledger timestamps)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def seed_row(path: Path, when: datetime, cost_pico: int, model: str = SMALL,
+             backend: str = "serverless") -> None:
+    """Put one finished request into a ledger file before a gateway starts on it."""
+    ledger = Ledger(path)
+    try:
+        ledger.record(UsageRecord(request_id=f"seed-{to_ms(when)}-{cost_pico}-{model}-{backend}",
+                                  ts_ms=to_ms(when), model=model, backend=backend, prompt_tokens=3,
+                                  completion_tokens=4, cost_pico=cost_pico, latency_ms=2.0))
+    finally:
+        ledger.close()
 
 
 @dataclass

@@ -13,22 +13,12 @@ from gateway.openai_errors import GatewayError
 from gateway.token_estimates import prompt_upper_bound
 from llm_shared.budget import Budgets, Thresholds
 from llm_shared.catalog import default_catalog
-from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.money import usd_to_pico
 from llm_shared.periods import day_period, month_period
 from llm_shared.pricing import cost_for, worst_case_cost_pico
 from standins import Script, prompt_tokens
 
-from .conftest import HELLO, LARGE, MEDIUM, SMALL, running_gateway
-from .test_routing_and_fallback import HARD
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from .conftest import HARD, HELLO, LARGE, MEDIUM, SMALL, Clock, running_gateway, seed_row
 
 
 def _guard(clock, spent=None, zone="UTC", daily="10", monthly="100"):
@@ -92,12 +82,6 @@ def test_day_rolls_over_at_local_midnight_and_late_settlements_stay_in_their_day
     assert guard.snapshot()["month_spent_pico"] == usd_to_pico("10")  # same month: both count
 
 
-def _seed(path, cost_pico: int, when: datetime) -> None:
-    ledger = Ledger(path)
-    ledger.record(UsageRecord(request_id=f"seed-{cost_pico}-{to_ms(when)}", ts_ms=to_ms(when), model=SMALL,
-                              backend="serverless", prompt_tokens=1, completion_tokens=1, cost_pico=cost_pico,
-                              latency_ms=1.0))
-    ledger.close()
 
 
 def test_burst_cannot_overshoot_the_budget_by_more_than_one_request(backends, tmp_path):
@@ -137,7 +121,7 @@ def test_burst_cannot_overshoot_the_budget_by_more_than_one_request(backends, tm
 
 def test_from_the_warning_threshold_auto_is_downgraded_to_the_cheapest_model(backends, tmp_path):
     backends.reset()
-    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("85"), datetime.now(UTC))  # 85 % of the $100 day
+    seed_row(tmp_path / "ledger.sqlite3", datetime.now(UTC), usd_to_pico("85"))  # 85 % of the $100 day
     with running_gateway(backends, tmp_path) as gw:
         auto = gw.chat({"model": "auto", "messages": HARD})
         assert auto.status_code == 200
@@ -149,7 +133,7 @@ def test_from_the_warning_threshold_auto_is_downgraded_to_the_cheapest_model(bac
 
 def test_below_the_warning_threshold_auto_is_not_downgraded(backends, tmp_path):
     backends.reset()
-    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("79"), datetime.now(UTC))
+    seed_row(tmp_path / "ledger.sqlite3", datetime.now(UTC), usd_to_pico("79"))
     with running_gateway(backends, tmp_path, SERVERLESS_RATIO="1") as gw:
         assert gw.chat({"model": "auto", "messages": HARD}).headers["x-model"] == LARGE
 
@@ -157,8 +141,9 @@ def test_below_the_warning_threshold_auto_is_not_downgraded(backends, tmp_path):
 def test_month_spent_elsewhere_in_the_month_refuses_today(backends, tmp_path):
     backends.reset()
     clock = Clock(datetime(2026, 3, 15, 12, tzinfo=UTC))
-    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("1000"), datetime(2026, 3, 2, 9, tzinfo=UTC))
-    _seed(tmp_path / "ledger.sqlite3", usd_to_pico("999"), datetime(2026, 2, 27, 9, tzinfo=UTC))  # last month
+    seed_row(tmp_path / "ledger.sqlite3", datetime(2026, 3, 2, 9, tzinfo=UTC), usd_to_pico("1000"))
+    last_month = datetime(2026, 2, 27, 9, tzinfo=UTC)
+    seed_row(tmp_path / "ledger.sqlite3", last_month, usd_to_pico("999"))
     with running_gateway(backends, tmp_path, clock=clock) as gw:
         response = gw.chat({"model": SMALL, "messages": HELLO})
         assert response.status_code == 429

@@ -7,10 +7,7 @@ from llm_shared.usage_schema import usd_string
 from standins import Script, count_tokens, prompt_tokens
 from standins.serving import bind_loopback
 
-from .conftest import HELLO, LARGE, MEDIUM, SMALL, running_gateway
-
-HARD = [{"role": "user", "content": "Design an architecture for a multi-region database, analyze the "
-                                     "trade-offs step by step and prove the consistency guarantees."}]
+from .conftest import HARD, HELLO, LARGE, MEDIUM, SMALL, running_gateway
 
 
 def test_low_complexity_auto_goes_serverless_on_the_small_model_and_is_priced_exactly(gw, backends):

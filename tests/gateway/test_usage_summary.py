@@ -7,27 +7,10 @@ from urllib.parse import urlencode
 
 import jsonschema
 
-from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.periods import day_period, month_period
 from llm_shared.usage_schema import JSON_SCHEMA, parse_summary
 
-from .conftest import HELLO, MEDIUM, SMALL, running_gateway
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _seed(path, when: datetime, cost: int, model: str = SMALL, backend: str = "serverless") -> None:
-    ledger = Ledger(path)
-    ledger.record(UsageRecord(request_id=f"seed-{to_ms(when)}-{model}-{backend}", ts_ms=to_ms(when),
-                              model=model, backend=backend, prompt_tokens=3, completion_tokens=4,
-                              cost_pico=cost, latency_ms=2.0))
-    ledger.close()
+from .conftest import HELLO, MEDIUM, SMALL, Clock, running_gateway, seed_row
 
 
 def test_day_and_month_follow_the_calendar_in_the_configured_zone(backends, tmp_path):
@@ -35,9 +18,9 @@ def test_day_and_month_follow_the_calendar_in_the_configured_zone(backends, tmp_
     zone = "Asia/Tokyo"  # UTC+9: 2026-03-31T20:00Z is already April 1st there
     now = datetime(2026, 3, 31, 20, 0, tzinfo=UTC)
     ledger_path = tmp_path / "ledger.sqlite3"
-    _seed(ledger_path, datetime(2026, 3, 31, 14, 59, tzinfo=UTC), 1000)          # March 31st in Tokyo
-    _seed(ledger_path, datetime(2026, 3, 31, 15, 0, tzinfo=UTC), 2000)           # April 1st 00:00 Tokyo
-    _seed(ledger_path, datetime(2026, 3, 31, 19, 0, tzinfo=UTC), 4000, MEDIUM, "gpu")
+    seed_row(ledger_path, datetime(2026, 3, 31, 14, 59, tzinfo=UTC), 1000)          # March 31st in Tokyo
+    seed_row(ledger_path, datetime(2026, 3, 31, 15, 0, tzinfo=UTC), 2000)           # April 1st 00:00 Tokyo
+    seed_row(ledger_path, datetime(2026, 3, 31, 19, 0, tzinfo=UTC), 4000, MEDIUM, "gpu")
     with running_gateway(backends, tmp_path, clock=Clock(now), TIME_ZONE=zone) as gw:
         assert gw.chat({"model": SMALL, "messages": HELLO}).status_code == 200  # counted "now"
         for name, bounds in (("day", day_period(now, zone)), ("month", month_period(now, zone))):
