@@ -122,11 +122,11 @@ def gateway_env(backends: Backends, ledger_path: Path, **overrides: str) -> dict
 
 @contextlib.contextmanager
 def running_gateway(backends: Backends, tmp_path: Path, *, rng: Any = None, clock: Any = None,
-                    ledger_interval_s: float = 0.05, **env: str) -> Iterator[Gateway]:
+                    ledger_interval_s: float = 0.05, graceful_s: float = 5, **env: str) -> Iterator[Gateway]:
     ledger_path = tmp_path / "ledger.sqlite3"
     config = GatewayConfig.from_env(gateway_env(backends, ledger_path, **env))
     app = GatewayApp(config, rng=rng or (lambda: 0.0), clock=clock, ledger_interval_s=ledger_interval_s)
-    with asgi_server(app, timeout_graceful_shutdown=5) as url:
+    with asgi_server(app, timeout_graceful_shutdown=graceful_s) as url:
         yield Gateway(url, app, ledger_path)
 
 

@@ -12,7 +12,7 @@ from llm_shared.ledger import Ledger
 from llm_shared.pricing import cost_for
 from standins import Script, prompt_tokens
 
-from .conftest import CLIENT_TOKEN, HELLO, SMALL
+from .conftest import CLIENT_TOKEN, HELLO, SMALL, running_gateway
 
 
 def _open_stream(gw, body):
@@ -153,3 +153,22 @@ def test_user_and_session_are_recorded(gw):
     finally:
         ledger.close()
     assert sessions == [("carol", None), ("dave", "s-42")]
+
+
+def test_a_stream_cut_by_shutdown_is_still_recorded(backends, tmp_path):
+    backends.reset()
+    backends.serverless.script = Script(chunk_delay_s=0.1, reply_tokens=100)  # a 10 s stream
+    with running_gateway(backends, tmp_path, graceful_s=0.3) as gw:
+        response = _open_stream(gw, {"model": SMALL, "messages": HELLO})
+        lines = response.iter_lines()
+        assert next(lines).startswith(b"data: ")
+    # the server stopped: in-flight work cancelled after 0.3 s, then the ledger queue written
+    response.close()
+    ledger = Ledger(gw.ledger_path)
+    try:
+        rows = ledger._conn().execute("SELECT status, estimated, cost_pico FROM usage").fetchall()
+    finally:
+        ledger.close()
+    assert len(rows) == 1
+    status, estimated, cost = rows[0]
+    assert status == "partial" and estimated == 1 and cost > 0
