@@ -73,3 +73,14 @@ def test_dockerfile_runs_the_entry_point_as_non_root_with_the_ledger_on_the_volu
     assert re.search(r"^USER 10001", text, re.M)
     assert "LEDGER_PATH=/data/ledger.db" in text
     assert "requirements.txt" in text
+
+
+def test_build_context_is_limited_to_what_the_image_needs():
+    ignore = (GATEWAY / "Dockerfile.dockerignore").read_text().splitlines()
+    rules = [line.strip() for line in ignore if line.strip() and not line.startswith("#")]
+    assert rules[0] == "*"  # everything else (.venv, build/, .git, tests) stays out of the context
+    assert {"!pyproject.toml", "!functions/"} <= set(rules)
+    assert "functions/gateway/gateway.env" in rules  # the secrets file never enters an image
+    copied = re.findall(r"^COPY (?!--from)(\S+)", (GATEWAY / "Dockerfile").read_text(), re.M)
+    for source in copied:
+        assert source == "pyproject.toml" or source.startswith("functions/"), source
