@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -150,3 +151,27 @@ def test_month_spent_elsewhere_in_the_month_refuses_today(backends, tmp_path):
         assert response.json()["error"]["code"] == "budget_exceeded"
         assert backends.serverless.app.request_count == 0
         assert gw.rows() == [r for r in gw.rows() if r[0].startswith("seed-")]  # refusals write no rows
+
+
+def test_the_worst_case_is_held_while_the_call_runs_and_released_after(backends, tmp_path):
+    backends.reset()
+    backends.serverless.script = Script(delay_s=0.4)
+    model = default_catalog().get(SMALL)
+    with running_gateway(backends, tmp_path) as gw:
+        pool = ThreadPoolExecutor(1)
+        try:
+            pending = pool.submit(gw.chat, {"model": SMALL, "messages": HELLO, "max_tokens": 50, "n": 3})
+            deadline = time.monotonic() + 2
+            while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            held = gw.app.guard.snapshot()
+            assert held["day_reserved_pico"] == worst_case_cost_pico(model, prompt_upper_bound(HELLO), 150)
+            assert held["month_reserved_pico"] == held["day_reserved_pico"]
+            response = pending.result(timeout=10)
+        finally:
+            pool.shutdown()
+        assert response.status_code == 200
+        after = gw.app.guard.snapshot()
+        usage = response.json()["usage"]
+        assert after["day_reserved_pico"] == 0
+        assert after["day_spent_pico"] == cost_for(SMALL, usage["prompt_tokens"], usage["completion_tokens"])
