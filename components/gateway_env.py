@@ -33,7 +33,7 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
         env_names.CLIENT_TOKENS: _check("gatewayClientTokens", client_tokens),
         env_names.ADMIN_TOKEN: _check("gatewayAdminToken", admin_token),
         env_names.SERVERLESS_BASE_URL: g.serverless_base_url,
-        env_names.SERVERLESS_API_KEY: _check("lambdaApiKey", serverless_api_key),
+        env_names.SERVERLESS_API_KEY: _check("serverlessApiKey", serverless_api_key),
         env_names.GPU_BASE_URL: g.gpu_base_url,
         env_names.GPU_MODEL_MAP: json.dumps(dict(g.gpu_model_map), sort_keys=True, separators=(",", ":")),
         env_names.SERVERLESS_RATIO: repr(settings.serverless_ratio),
@@ -52,6 +52,6 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
     except ConfigError as exc:
         raise SettingsError(
             f"the gateway would reject its env file: {exc}. Allowed: see README.md (Configuration reference) "
-            "(ESC keys gatewayClientTokens, gatewayAdminToken, lambdaApiKey)"
+            "(ESC keys gatewayClientTokens, gatewayAdminToken, serverlessApiKey)"
         ) from None
     return "".join(f"{key}={value}\n" for key, value in values.items())

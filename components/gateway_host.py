@@ -101,7 +101,7 @@ class GatewayHost(pulumi.ComponentResource):
         )
 
         env_file = pulumi.Output.all(secrets.gateway_client_tokens, secrets.gateway_admin_token,
-                                     secrets.lambda_api_key).apply(
+                                     secrets.serverless_api_key).apply(
             lambda v: render_env_file(s, client_tokens=v[0], admin_token=v[1], serverless_api_key=v[2],
                                       bind_address=g.bind_address)
         )

@@ -131,6 +131,7 @@ class SecretSettings:
     gateway_admin_token: pulumi.Output[str]
     lambda_api_key: pulumi.Output[str]
     gateway_client_tokens: pulumi.Output[str] | None = None
+    serverless_api_key: pulumi.Output[str] | None = None
     ssh_private_key: pulumi.Output[str] | None = None
     slack_webhook_url: pulumi.Output[str] | None = None
 
@@ -145,7 +146,8 @@ KEYS = (
     "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "gpuInstanceType", "gpuHourlyUsd",
     "gpuHostStartedAt", "lambdaCloudApiUrl",
 )
-SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "sshPrivateKey", "slackWebhookUrl")
+SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey", "sshPrivateKey",
+               "slackWebhookUrl")
 
 
 class _Reader:
@@ -472,6 +474,8 @@ def load_secrets(settings: Settings) -> SecretSettings:
         gateway_admin_token=config.require_secret("gatewayAdminToken"),
         lambda_api_key=config.require_secret("lambdaApiKey"),
         gateway_client_tokens=config.require_secret("gatewayClientTokens") if gateway else None,
+        # The pay-per-token provider's key: not the Lambda Cloud API key (any provider may serve).
+        serverless_api_key=config.require_secret("serverlessApiKey") if gateway else None,
         ssh_private_key=config.require_secret("sshPrivateKey") if gateway else None,
         slack_webhook_url=config.get_secret("slackWebhookUrl"),
     )

@@ -25,6 +25,7 @@ ESC_STAND_IN: dict[str, dict[str, str]] = {
     "staging": {
         "gatewayAdminToken": "esc-staging-admin-token-4b1f0c",
         "lambdaApiKey": "esc-staging-lambda-key-9d2e7a",
+        "serverlessApiKey": "esc-staging-serverless-key-6e0b3c",
         "gatewayClientTokens": "esc-staging-client-a1,esc-staging-client-b2",
         "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nesc-staging-ssh-key-77c3\n"
                          "-----END OPENSSH PRIVATE KEY-----\n",
@@ -32,6 +33,7 @@ ESC_STAND_IN: dict[str, dict[str, str]] = {
     "prod": {
         "gatewayAdminToken": "esc-prod-admin-token-e5a90d",
         "lambdaApiKey": "esc-prod-lambda-key-31f6b8",
+        "serverlessApiKey": "esc-prod-serverless-key-8a4d21",
         "gatewayClientTokens": "esc-prod-client-c3,esc-prod-client-d4",
         "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nesc-prod-ssh-key-0a9e\n"
                          "-----END OPENSSH PRIVATE KEY-----\n",

@@ -68,7 +68,8 @@ def test_env_file_holds_exactly_the_gateway_contract(run):
     secrets = ESC_STAND_IN[run.stack]
     assert pairs[env_names.ADMIN_TOKEN] == secrets["gatewayAdminToken"]
     assert pairs[env_names.CLIENT_TOKENS] == secrets["gatewayClientTokens"]
-    assert pairs[env_names.SERVERLESS_API_KEY] == secrets["lambdaApiKey"]
+    assert pairs[env_names.SERVERLESS_API_KEY] == secrets["serverlessApiKey"]
+    assert secrets["lambdaApiKey"] not in pairs.values()  # the Lambda Cloud key stays with the tracker
     assert pairs[env_names.DAILY_BUDGET_USD] == stack_config(run.stack)[f"{PROJECT}:dailyBudgetUsd"]
     assert float(pairs[env_names.SERVERLESS_RATIO]) == float(project_config(run.stack)["serverlessRatio"])
     assert pairs[env_names.HOST] == "127.0.0.1"
@@ -122,12 +123,12 @@ def test_preflight_runs_before_the_env_file_and_the_env_file_before_the_containe
     assert any(urn.endswith("::gateway-env-file") for urn in container_deps)
 
 
-@pytest.mark.parametrize("key", ["gatewayClientTokens", "gatewayAdminToken", "lambdaApiKey"])
+@pytest.mark.parametrize("key", ["gatewayClientTokens", "gatewayAdminToken", "serverlessApiKey"])
 def test_a_secret_with_a_line_break_is_rejected_by_key_without_showing_it(key):
     settings = parse_settings("prod", REGION, project_config("prod"))
     values = {"client_tokens": "a", "admin_token": "b", "serverless_api_key": "c"}
     field = {"gatewayClientTokens": "client_tokens", "gatewayAdminToken": "admin_token",
-             "lambdaApiKey": "serverless_api_key"}[key]
+             "serverlessApiKey": "serverless_api_key"}[key]
     values[field] = "top-secret-line-1\nINJECTED=1"
     with pytest.raises(SettingsError, match=key) as info:
         render_env_file(settings, **values)

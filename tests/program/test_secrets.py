@@ -51,7 +51,7 @@ def test_each_esc_secret_is_stored_as_a_secret_version(run):
 def test_the_secrets_are_really_in_the_inputs_the_leak_check_walks(run):
     """Guards the leak test: the walker must see the values inside secrets, just not count them."""
     flattened = repr([r.inputs for r in run.resources])
-    for key in ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens"):
+    for key in ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey"):
         assert ESC_STAND_IN[run.stack][key] in flattened
 
 
