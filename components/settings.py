@@ -146,8 +146,8 @@ KEYS = (
     "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "gpuInstanceType", "gpuHourlyUsd",
     "gpuHostStartedAt", "lambdaCloudApiUrl",
 )
-SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey", "sshPrivateKey",
-               "slackWebhookUrl")
+SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
+               "sshPrivateKey", "slackWebhookUrl")
 
 
 class _Reader:
