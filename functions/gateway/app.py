@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from .auth import Authenticator
 from .budget_guard import BUDGET_EXCEEDED, BudgetGuard, Reservation, budget_exceeded
 from .chat_request import ChatRequest, check_context_window, parse_chat_request, upstream_body
 from .config import GatewayConfig
-from .env_names import MAX_BODY_BYTES
+from .env_names import LEDGER_PATH, MAX_BODY_BYTES
 from .ledger_writer import DEFAULT_INTERVAL_S, LedgerWriter
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import GatewayMetrics
@@ -111,8 +112,12 @@ class GatewayApp:
     # lifecycle ---------------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        Path(self.config.ledger_path).parent.mkdir(parents=True, exist_ok=True)
-        self.ledger = Ledger(self.config.ledger_path)
+        try:
+            Path(self.config.ledger_path).parent.mkdir(parents=True, exist_ok=True)
+            self.ledger = Ledger(self.config.ledger_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"{LEDGER_PATH}: cannot open the ledger at {self.config.ledger_path} "
+                              f"({exc})") from None
         self.writer = LedgerWriter(self.ledger, self._ledger_interval_s)
         self.writer.start()
         self.guard = BudgetGuard(self.config.budgets, self.config.thresholds, self.config.time_zone,

@@ -169,3 +169,14 @@ def test_ledger_rows_follow_the_record_fields_in_order():
     expected = tuple(int(getattr(record, f)) if f == "estimated" else getattr(record, f)
                      for f in RECORD_FIELDS)
     assert record.as_row() == expected
+
+
+def test_an_unusable_ledger_path_stops_the_start_naming_the_variable(backends, tmp_path, caplog):
+    import pytest
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the ledger's directory should be")
+    with pytest.raises(RuntimeError), running_gateway(backends, tmp_path,
+                                                       LEDGER_PATH=str(blocker / "ledger.db")):
+        pass
+    assert "LEDGER_PATH: cannot open the ledger" in caplog.text
