@@ -399,12 +399,27 @@ class GatewayApp:
         headers += _SSE_HEADERS[1:]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
 
+        recorded = False
+
+        def record(complete: bool) -> int:
+            nonlocal recorded
+            recorded = True
+            if complete and meter.usage is not None:
+                return self._finish(call, backend, meter.usage[0], meter.usage[1], "ok", False)
+            prompt = meter.usage[0] if meter.usage else estimate_prompt_tokens(call.request.messages)
+            return self._finish(call, backend, prompt, meter.estimated_completion_tokens(),
+                                "ok" if complete else "partial", True)
+
         async def pump() -> None:
             async for data in response.content.iter_any():
                 out = meter.feed(data)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
-            await send({"type": "http.response.body", "body": meter.finish(), "more_body": False})
+            tail = meter.finish()
+            cost = record(complete=True)
+            # An SSE comment (ignored by SDKs): a stream's cost is only known at its end.
+            tail += b": x-cost-usd=%s\n\n" % usd_string(cost).encode()
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
@@ -428,12 +443,8 @@ class GatewayApp:
                 response.release()
             else:
                 response.close()  # never reuse a half-read connection
-            if meter.usage is not None and complete:
-                self._finish(call, backend, meter.usage[0], meter.usage[1], "ok", False)
-            else:
-                prompt = meter.usage[0] if meter.usage else estimate_prompt_tokens(call.request.messages)
-                self._finish(call, backend, prompt, meter.estimated_completion_tokens(),
-                             "ok" if complete else "partial", True)
+            if not recorded:
+                record(complete=False)
 
 
 class _Call:

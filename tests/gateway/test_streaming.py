@@ -10,6 +10,7 @@ import requests
 
 from llm_shared.ledger import Ledger
 from llm_shared.pricing import cost_for
+from llm_shared.usage_schema import usd_string
 from standins import Script, prompt_tokens
 
 from .conftest import CLIENT_TOKEN, HELLO, SMALL, running_gateway
@@ -172,3 +173,11 @@ def test_a_stream_cut_by_shutdown_is_still_recorded(backends, tmp_path):
     assert len(rows) == 1
     status, estimated, cost = rows[0]
     assert status == "partial" and estimated == 1 and cost > 0
+
+
+def test_a_finished_stream_ends_with_its_cost_as_an_sse_comment(gw, backends):
+    with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[-2] == b"data: [DONE]"
+    prompt = prompt_tokens(HELLO)
+    assert lines[-1] == b": x-cost-usd=" + usd_string(cost_for(SMALL, prompt, 8)).encode()
