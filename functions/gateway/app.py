@@ -41,6 +41,7 @@ from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import GatewayMetrics
 from .openai_errors import GatewayError, bad_request
 from .sse import StreamMeter, usage_counts
+from .stream_relay import relay
 from .token_estimates import estimate_prompt_tokens, estimate_text_tokens, prompt_upper_bound
 from .upstreams import TIMEOUT, Upstream, UpstreamFailure
 from .usage_summary import summary_window, usage_summary
@@ -410,35 +411,14 @@ class GatewayApp:
             return self._finish(call, backend, prompt, meter.estimated_completion_tokens(),
                                 "ok" if complete else "partial", True)
 
-        async def pump() -> None:
-            async for data in response.content.iter_any():
-                out = meter.feed(data)
-                if out:
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
-            tail = meter.finish()
-            cost = record(complete=True)
+        def on_complete() -> bytes:
             # An SSE comment (ignored by SDKs): a stream's cost is only known at its end.
-            tail += b": x-cost-usd=%s\n\n" % usd_string(cost).encode()
-            await send({"type": "http.response.body", "body": tail, "more_body": False})
+            return b": x-cost-usd=%s\n\n" % usd_string(record(complete=True)).encode()
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        pump_task = asyncio.ensure_future(pump())
-        watch_task = asyncio.ensure_future(watch())
         complete = False
         try:
-            await asyncio.wait((pump_task, watch_task), return_when=asyncio.FIRST_COMPLETED)
-            if pump_task.done() and not pump_task.cancelled() and pump_task.exception() is None:
-                complete = True
-            elif pump_task.done() and pump_task.exception() is not None:
-                log.warning("stream from %s broke off: %r", backend, pump_task.exception())
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            complete = await relay(response.content.iter_any(), meter, send, receive, on_complete)
         finally:
-            for task in (pump_task, watch_task):
-                task.cancel()
-            await asyncio.gather(pump_task, watch_task, return_exceptions=True)
             if complete:
                 response.release()
             else:
