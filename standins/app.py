@@ -85,6 +85,7 @@ class StandinApp:
         self.request_count = 0
         self.completed_streams = 0
         self.abandoned_streams = 0
+        self.models_requests = 0
         self._ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,6 +100,7 @@ class StandinApp:
         if path.endswith("/chat/completions") and method == "POST":
             await self._chat(scope, receive, send)
         elif path.endswith("/models") and method == "GET":
+            self.models_requests += 1
             await _respond(send, 200, {"object": "list", "data": [
                 {"id": self.script.model_name or self.name, "object": "model", "owned_by": "standin"}]})
         elif path.startswith(CONTROL_PREFIX):

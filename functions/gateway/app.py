@@ -56,6 +56,7 @@ JSON = b"application/json"
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
                 (b"x-accel-buffering", b"no")]
 LARGE_PROMPT_BYTES = 32_768
+READY_CACHE_S = 2.0
 _WANTED_HEADERS = frozenset({b"authorization", b"content-length", b"x-cost-priority", b"x-force-backend",
                              b"x-session-id"})
 
@@ -92,6 +93,7 @@ class GatewayApp:
         self.ledger: Ledger | None = None
         self.writer: LedgerWriter | None = None
         self.guard: BudgetGuard | None = None
+        self._ready: tuple[float, int, bytes] | None = None
         self._id_prefix = f"gw-{os.urandom(5).hex()}-"
         self._ids = itertools.count(1)
         models = [{"id": m.id, "object": "model", "created": 0, "owned_by": "llm-cost-governance",
@@ -188,12 +190,17 @@ class GatewayApp:
         await _respond(send, 200, b'{"status":"ok"}')
 
     async def _readyz(self, scope: Scope, receive: Receive, send: Send, headers: dict) -> None:
-        names = list(self.upstreams)
-        results = await asyncio.gather(*(self.upstreams[n].ping() for n in names))
-        backends = dict(zip(names, results, strict=True))
-        ready = any(results)
-        body = orjson.dumps({"status": "ready" if ready else "unavailable", "backends": backends})
-        await _respond(send, 200 if ready else 503, body)
+        # Unauthenticated, so cached briefly: probes cannot turn into a flood of upstream calls.
+        now = time.monotonic()
+        if self._ready is None or now - self._ready[0] > READY_CACHE_S:
+            names = list(self.upstreams)
+            results = await asyncio.gather(*(self.upstreams[n].ping() for n in names))
+            ready = any(results)
+            body = orjson.dumps({"status": "ready" if ready else "unavailable",
+                                 "backends": dict(zip(names, results, strict=True))})
+            self._ready = (time.monotonic(), 200 if ready else 503, body)
+        _, status, body = self._ready
+        await _respond(send, status, body)
 
     async def _models(self, scope: Scope, receive: Receive, send: Send, headers: dict) -> None:
         self.auth.role(headers.get(b"authorization"))

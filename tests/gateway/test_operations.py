@@ -56,9 +56,13 @@ def test_healthz_and_readyz(backends, tmp_path):
     closed.close()
     with running_gateway(backends, tmp_path) as gw:
         assert requests.get(f"{gw.url}/healthz", timeout=10).json() == {"status": "ok"}
+        before = backends.serverless.app.models_requests
         ready = requests.get(f"{gw.url}/readyz", timeout=10)
         assert ready.status_code == 200
         assert ready.json()["backends"] == {"serverless": True, "gpu": True}
+        for _ in range(5):
+            assert requests.get(f"{gw.url}/readyz", timeout=10).status_code == 200
+        assert backends.serverless.app.models_requests == before + 1  # probes are cached
     with running_gateway(backends, tmp_path / "one", GPU_BASE_URL=dead) as gw:
         ready = requests.get(f"{gw.url}/readyz", timeout=10)
         assert ready.status_code == 200 and ready.json()["backends"] == {"serverless": True, "gpu": False}
