@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 TEMPLATE_TOKENS_PER_MESSAGE = 8
-TEMPLATE_TOKENS_PER_REQUEST = 8
+# Chat templates may add a default system preamble (Llama 3.1's adds a dated header of ~25 tokens).
+TEMPLATE_TOKENS_PER_REQUEST = 64
 
 
 def _parts(content: Any) -> list[str]:
