@@ -175,3 +175,40 @@ def test_the_worst_case_is_held_while_the_call_runs_and_released_after(backends,
         usage = response.json()["usage"]
         assert after["day_reserved_pico"] == 0
         assert after["day_spent_pico"] == cost_for(SMALL, usage["prompt_tokens"], usage["completion_tokens"])
+
+
+def test_a_refusing_day_admits_again_after_local_midnight(backends, tmp_path):
+    backends.reset()
+    zone = "Europe/Berlin"  # UTC+1 in January
+    clock = Clock(datetime(2026, 1, 14, 22, 59, 30, tzinfo=UTC))  # 23:59:30 in Berlin
+    body = {"model": SMALL, "messages": HELLO, "max_tokens": 8}
+    with running_gateway(backends, tmp_path, clock=clock, TIME_ZONE=zone, DAILY_BUDGET_USD="0.000001") as gw:
+        assert gw.chat(body).status_code == 200
+        assert gw.chat(body).status_code == 429  # the day's budget is spent
+        clock.now += timedelta(minutes=1)  # 00:00:30 on the 15th in Berlin
+        assert gw.chat(body).status_code == 200
+        assert gw.chat(body).status_code == 429
+        today = gw.summary("period=day").json()
+        assert today["start"] == "2026-01-14T23:00:00+00:00" and today["totals"]["requests"] == 1
+        month = gw.summary("period=month").json()
+        assert month["totals"]["requests"] == 2
+
+
+def test_a_burst_of_streams_is_bounded_like_any_other(backends, tmp_path):
+    backends.reset()
+    backends.serverless.script = Script(chunk_delay_s=0.05, reply_tokens=5)
+    model = default_catalog().get(SMALL)
+    worst = worst_case_cost_pico(model, prompt_upper_bound(HELLO), 5)
+    budget = usd_to_pico("0.00002")
+    body = {"model": SMALL, "messages": HELLO, "max_tokens": 5, "stream": True}
+    with running_gateway(backends, tmp_path, DAILY_BUDGET_USD="0.00002") as gw:
+        barrier = threading.Barrier(12)
+
+        def one(_):
+            barrier.wait()
+            return gw.chat(body).status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(pool.map(one, range(12)))
+        assert statuses.count(200) == -(-budget // worst)
+        assert statuses.count(429) == 12 - statuses.count(200)
