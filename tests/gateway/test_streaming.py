@@ -181,3 +181,19 @@ def test_a_finished_stream_ends_with_its_cost_as_an_sse_comment(gw, backends):
     assert lines[-2] == b"data: [DONE]"
     prompt = prompt_tokens(HELLO)
     assert lines[-1] == b": x-cost-usd=" + usd_string(cost_for(SMALL, prompt, 8)).encode()
+
+
+def test_an_upstream_stalling_mid_stream_times_out_into_a_partial_row(backends, tmp_path):
+    backends.reset()
+    backends.serverless.script = Script(chunk_delay_s=1.0, reply_tokens=5)  # first chunk, then silence
+    with running_gateway(backends, tmp_path, UPSTREAM_TIMEOUT_SECONDS="0.3") as gw:
+        started = time.monotonic()
+        with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+            assert response.status_code == 200
+            events = []
+            with contextlib.suppress(requests.exceptions.ChunkedEncodingError):
+                events = _events(response)
+        assert time.monotonic() - started < 0.9  # ended by the gateway's timeout, not the upstream
+        assert events and "[DONE]" not in events
+        [row] = _wait_rows(gw)
+        assert row[6] == "partial" and row[7] == 1 and row[5] > 0
