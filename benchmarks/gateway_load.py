@@ -220,6 +220,35 @@ def measure(name: str, url: str, token: str, args: argparse.Namespace, workdir: 
     return results
 
 
+def stream_first_byte_ms(url: str, token: str, count: int = 200) -> tuple[float, float]:
+    """p50 time to the first content chunk and to the end of a short stream, one request at a time."""
+    import asyncio
+    import statistics
+
+    import aiohttp
+
+    body = {**BODY, "stream": True}
+
+    async def run() -> tuple[float, float]:
+        first, whole = [], []
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession() as session:
+            for index in range(count + 20):
+                started = time.perf_counter()
+                async with session.post(f"{url}/chat/completions", json=body, headers=headers) as response:
+                    got_first = None
+                    async for line in response.content:
+                        if got_first is None and line.startswith(b"data: {"):
+                            got_first = time.perf_counter()
+                    ended = time.perf_counter()
+                if index >= 20 and got_first is not None:  # the first 20 warm up
+                    first.append((got_first - started) * 1000)
+                    whole.append((ended - started) * 1000)
+        return statistics.median(first), statistics.median(whole)
+
+    return asyncio.run(run())
+
+
 def report(results: list[Result]) -> None:
     by = {(r.target, r.connections): r for r in results}
     print("\n| target | connections | req/s | p50 ms | p99 ms | errors |")
@@ -254,8 +283,10 @@ def main() -> None:
         workdir = Path(tmp)
         print(f"upstream stand-in: {upstream}", flush=True)
         results += measure("bare", upstream, "unused", args, workdir)
+        bare_stream = stream_first_byte_ms(upstream, "unused")
         with gateway(upstream, workdir) as url:
             results += measure("gateway", url, CLIENT_TOKEN, args, workdir)
+            gateway_stream = stream_first_byte_ms(url, CLIENT_TOKEN)
             print(f"  gateway ledger: {ledger_requests(url)} requests recorded in today's usage summary",
                   flush=True)
         cli = None if args.skip_litellm else ensure_litellm()
@@ -268,6 +299,9 @@ def main() -> None:
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 print(f"LiteLLM run failed: {exc}\n{tail}", flush=True)
     report(results)
+    print(f"streaming, 1 connection, p50: first chunk bare {bare_stream[0]:.2f} ms, gateway "
+          f"{gateway_stream[0]:.2f} ms; whole stream bare {bare_stream[1]:.2f} ms, gateway "
+          f"{gateway_stream[1]:.2f} ms")
 
 
 if __name__ == "__main__":
