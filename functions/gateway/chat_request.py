@@ -20,6 +20,7 @@ from .openai_errors import GatewayError, bad_request
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 MAX_N = 16
+MAX_USER_CHARS = 256  # stored in every ledger row
 GATEWAY_ONLY_FIELDS = ("cost_priority",)
 
 
@@ -120,6 +121,8 @@ def parse_chat_request(raw: bytes, catalog: Catalog, header_priority: str | None
     user = body.get("user")
     if user is not None and not isinstance(user, str):
         raise bad_request("user must be a string", "user", "invalid_type")
+    if user is not None and len(user) > MAX_USER_CHARS:
+        raise bad_request(f"user may be at most {MAX_USER_CHARS} characters", "user", "invalid_value")
     priority = body.get("cost_priority", header_priority)
     try:
         priority = validate_priority(priority) if priority is not None else None

@@ -58,6 +58,7 @@ BAD_BODIES = [
     ({**GOOD, "stream_options": {"include_usage": 1}}, 400, "stream_options.include_usage", "true or false"),
     ({**GOOD, "cost_priority": "cheapest"}, 400, "cost_priority", "low_cost"),
     ({**GOOD, "user": 12}, 400, "user", "string"),
+    ({**GOOD, "user": "u" * 257}, 400, "user", "at most 256"),
 ]
 
 
