@@ -46,6 +46,8 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
         env_names.HOST: bind_address,
         env_names.PORT: str(g.port),
     }
+    if g.force_backend:
+        values[env_names.FORCE_BACKEND] = g.force_backend
     try:
         # The gateway's own loader: a file it would refuse at start fails `pulumi preview` instead.
         GatewayConfig.from_env(values)

@@ -28,7 +28,7 @@ from llm_shared.catalog import default_catalog
 from llm_shared.errors import ConfigError, UnknownModelError
 from llm_shared.money import usd_to_pico
 from llm_shared.periods import parse_zone
-from llm_shared.routing import validate_ratio
+from llm_shared.routing import validate_backend, validate_ratio
 
 PROJECT = "llm-cost-governance"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -89,6 +89,7 @@ class GatewaySettings:
     serverless_base_url: str = DEFAULT_SERVERLESS_BASE_URL
     gpu_base_url: str = DEFAULT_GPU_BASE_URL
     gpu_model_map: Mapping[str, str] = field(default_factory=dict)
+    force_backend: str = ""  # rollback lever: "serverless" or "gpu" sends every request there
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ KEYS = (
     "alertEmails", "encryptAlertTopic", "logRetentionDays", "gatewayEnabled", "gatewayHost",
     "gatewayUser", "gatewayImage", "gatewayHostKey", "gatewaySshPort", "gatewayPort",
     "gatewayBindAddress", "gatewayUrl", "gatewayRemoteDir", "gatewayHealthTimeoutSeconds",
-    "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "gpuInstanceType", "gpuHourlyUsd",
+    "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "forceBackend", "gpuInstanceType", "gpuHourlyUsd",
     "gpuHostStartedAt", "lambdaCloudApiUrl",
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
@@ -354,6 +355,9 @@ def _gateway(r: _Reader) -> GatewaySettings:
         "serverless_base_url": r.url("serverlessBaseUrl", DEFAULT_SERVERLESS_BASE_URL),
         "gpu_base_url": r.url("gpuBaseUrl", DEFAULT_GPU_BASE_URL),
         "gpu_model_map": _model_map(r),
+        "force_backend": r.shared_rule(
+            "forceBackend", "serverless, gpu, or empty (route by the rules)",
+            lambda: validate_backend(r.text("forceBackend")) or ""),
     }
     url = _gateway_url(r)
     if not enabled:

@@ -248,7 +248,8 @@ class GatewayApp:
         assert self.guard is not None
         forced_raw = headers.get(b"x-force-backend")
         try:
-            forced = validate_backend(forced_raw.decode("latin-1").strip()) if forced_raw else None
+            forced = (validate_backend(forced_raw.decode("latin-1").strip()) if forced_raw
+                      else self.config.force_backend)
         except ConfigError as exc:
             raise bad_request(f"x-force-backend: {exc}", "x-force-backend", "invalid_value") from None
         status = self.guard.status()

@@ -16,7 +16,7 @@ from llm_shared.budget import Budgets, Thresholds
 from llm_shared.catalog import Catalog, default_catalog, load_catalog
 from llm_shared.errors import ConfigError
 from llm_shared.periods import parse_zone
-from llm_shared.routing import DEFAULT_SERVERLESS_RATIO
+from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend
 
 from . import env_names as names
 
@@ -47,6 +47,7 @@ class GatewayConfig:
     port: int = 8080
     upstream_timeout_s: float = 60.0
     upstream_connect_timeout_s: float = 3.0
+    force_backend: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -98,11 +99,19 @@ class GatewayConfig:
                                              low=Decimal("0.01"), high=Decimal(3600))),
             upstream_connect_timeout_s=float(_number(env, names.UPSTREAM_CONNECT_TIMEOUT_SECONDS, "3",
                                                      low=Decimal("0.01"), high=Decimal(120))),
+            force_backend=_backend(env, names.FORCE_BACKEND),
         )
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or an error body."""
         return tuple(s for s in (*self.client_tokens, self.admin_token, self.serverless_api_key) if s)
+
+
+def _backend(env: Mapping[str, str], name: str) -> str | None:
+    try:
+        return validate_backend(_get(env, name))
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc} (or empty for routing by the rules)") from None
 
 
 def _get(env: Mapping[str, str], name: str) -> str:

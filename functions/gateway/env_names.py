@@ -21,6 +21,9 @@ CATALOG_PATH = "LLM_CATALOG_PATH"
 MAX_BODY_BYTES = "MAX_BODY_BYTES"
 HOST = "GATEWAY_HOST"
 PORT = "GATEWAY_PORT"
+# Operator override (rollback lever): every request goes to this backend ("serverless" or "gpu")
+# unless it names one itself with x-force-backend; fallback to the other backend still applies.
+FORCE_BACKEND = "GATEWAY_FORCE_BACKEND"
 UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"          # read timeout per upstream call, default 60
 UPSTREAM_CONNECT_TIMEOUT_SECONDS = "UPSTREAM_CONNECT_TIMEOUT_SECONDS"  # default 3
 

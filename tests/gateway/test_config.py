@@ -77,6 +77,7 @@ def test_everything_set():
     (env_names.PORT, "80.5", "whole number"),
     (env_names.UPSTREAM_TIMEOUT_SECONDS, "0", "between"),
     (env_names.CATALOG_PATH, "/nonexistent/catalog.json", "cannot read"),
+    (env_names.FORCE_BACKEND, "tpu", "is not one of serverless, gpu"),
 ])
 def test_bad_values_name_the_variable(name, value, fragment):
     with pytest.raises(ConfigError) as error:

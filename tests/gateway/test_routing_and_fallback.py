@@ -160,3 +160,14 @@ def test_a_large_prompt_is_routed_like_any_other(gw, backends):
     [row] = gw.rows()
     assert row[8] == estimate(messages).level == "high"
     assert response.headers["x-model"] == LARGE
+
+
+def test_operator_force_backend_sends_even_low_complexity_to_the_gpu(backends, tmp_path):
+    """The rollback lever: GATEWAY_FORCE_BACKEND=gpu moves all traffic; a request header still wins."""
+    backends.reset()
+    with running_gateway(backends, tmp_path, GATEWAY_FORCE_BACKEND="gpu") as gw:
+        low = gw.chat({"model": "auto", "messages": HELLO}, headers={"x-cost-priority": "low_cost"})
+        assert (low.status_code, low.headers["x-backend"], low.headers["x-model"]) == (200, "gpu", SMALL)
+        own = gw.chat({"model": "auto", "messages": HELLO}, headers={"x-force-backend": "serverless"})
+        assert own.headers["x-backend"] == "serverless"
+    assert backends.gpu.app.request_count == 1 and backends.serverless.app.request_count == 1

@@ -56,8 +56,8 @@ def test_every_alarm_the_program_creates_has_a_runbook_entry():
 
 def test_rollback_covers_ratio_force_image_and_history():
     rollback = _section(RUNBOOK, "Rolling back")
-    for needle in ("serverlessRatio 0", "X-Force-Backend: gpu", "gatewayImage", "pulumi stack history",
-                   "git revert"):
+    for needle in ("forceBackend gpu", "serverlessRatio 0", "X-Force-Backend", "gatewayImage",
+                   "pulumi stack history", "git revert"):
         assert needle in rollback
 
 

@@ -133,3 +133,13 @@ def test_a_secret_with_a_line_break_is_rejected_by_key_without_showing_it(key):
     with pytest.raises(SettingsError, match=key) as info:
         render_env_file(settings, **values)
     assert "top-secret" not in str(info.value)
+
+
+@pytest.mark.parametrize(("configured", "expected"),
+                         [("gpu", "gpu"), ("serverless", "serverless"), ("", None)])
+def test_force_backend_reaches_the_env_file_only_when_set(configured, expected):
+    settings = parse_settings("prod", REGION, {**project_config("prod"), "forceBackend": configured})
+    text = render_env_file(settings, client_tokens="client-token-0123456789",
+                           admin_token="admin-token-0123456789", serverless_api_key="sk-test")
+    pairs = dict(line.split("=", 1) for line in text.splitlines())
+    assert pairs.get(env_names.FORCE_BACKEND) == expected

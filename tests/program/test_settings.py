@@ -94,6 +94,7 @@ INVALID = [
     ("gatewayHostKey", None, "public SSH key"),
     ("gatewayHostKey", "AAAAC3NzaC1lZDI1NTE5AAAAIDNM", "public SSH key"),
     ("gatewayPort", "70000", "[1, 65535]"),
+    ("forceBackend", "tpu", "serverless, gpu, or empty"),
     ("gatewaySshPort", "ssh", "[1, 65535]"),
     ("gatewayBindAddress", "everywhere", "IP address"),
     ("gatewayUrl", None, "https://"),
