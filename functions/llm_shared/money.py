@@ -8,7 +8,7 @@ integer holds about 9.2 million USD, far above any budget this project guards.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from .errors import ConfigError
 
@@ -40,9 +40,3 @@ def pico_to_usd(pico: int) -> Decimal:
 def pico_to_float(pico: int) -> float:
     """USD as float, for presentation and metrics only (never for sums)."""
     return pico / PICO_PER_USD
-
-
-def format_usd(pico: int, places: int = 6) -> str:
-    """Human string such as '$12.500000'; rounding only happens here, at the edge."""
-    quant = Decimal(1).scaleb(-places)
-    return f"${pico_to_usd(pico).quantize(quant, rounding=ROUND_HALF_EVEN)}"

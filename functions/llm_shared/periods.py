@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,9 +64,3 @@ def period(name: str, now: datetime, zone: ZoneInfo | str = "UTC") -> Period:
     if name == "month":
         return month_period(now, zone)
     raise ConfigError(f"period {name!r} is not one of {', '.join(PERIODS)}")
-
-
-def days_in_month(now: datetime, zone: ZoneInfo | str = "UTC") -> int:
-    tz = parse_zone(zone) if isinstance(zone, str) else zone
-    local = _aware(now).astimezone(tz)
-    return calendar.monthrange(local.year, local.month)[1]

@@ -11,7 +11,7 @@ import pytest
 from llm_shared import catalog as cat
 from llm_shared import pricing
 from llm_shared.errors import ConfigError, UnknownModelError
-from llm_shared.money import PICO_PER_USD, format_usd, pico_to_usd, usd_to_pico
+from llm_shared.money import PICO_PER_USD, pico_to_usd, usd_to_pico
 
 PLAN_PRICES = {
     "llama3.1-8b-instruct": ("small", Decimal("0.07")),
@@ -146,11 +146,11 @@ def test_worst_case_reservation_covers_max_tokens_or_context():
         model, 100, model.context_window - 100)
 
 
-def test_money_conversions_refuse_floats_and_format_at_the_edge():
+def test_money_conversions_refuse_floats():
     with pytest.raises(ConfigError, match="not float"):
         usd_to_pico(0.1)
     with pytest.raises(ConfigError, match="not a number"):
         usd_to_pico("ten")
     with pytest.raises(ConfigError, match="finite"):
         usd_to_pico("Infinity")
-    assert format_usd(usd_to_pico("12.5")) == "$12.500000"
+    assert pico_to_usd(usd_to_pico("12.5")) == Decimal("12.5")
