@@ -332,19 +332,27 @@ def _bind_address(r: _Reader) -> str:
     return value
 
 
+def _bearer_url(r: _Reader, key: str, allowed: str, *, required: bool) -> str:
+    """A base URL the cost tracker sends a bearer token to: the tracker's own rule (TLS, plain http
+    only to loopback, no query or fragment), so a value it would refuse at every run fails preview."""
+    url = r.url(key)
+    if not url:
+        if required:
+            raise r.fail(key, allowed, "required")
+        return ""
+    parsed = urlparse(url)
+    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise r.fail(key, allowed, "plain http would expose the token sent on it")
+    if parsed.query or parsed.fragment:
+        raise r.fail(key, allowed, "no query or fragment")
+    return url.rstrip("/")
+
+
 def _gateway_url(r: _Reader) -> str:
     """The URL the cost tracker reads usage from; the admin token travels on it, so TLS only."""
     allowed = ("the gateway's https:// base URL as the cost tracker reaches it (TLS terminated in front of "
                "gatewayPort), e.g. https://gateway.example.com; http:// only for 127.0.0.1/localhost")
-    url = r.url("gatewayUrl")
-    if not url:
-        raise r.fail("gatewayUrl", allowed, "required")
-    parsed = urlparse(url)
-    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise r.fail("gatewayUrl", allowed, "plain http would expose the admin token")
-    if parsed.query or parsed.fragment:
-        raise r.fail("gatewayUrl", allowed, "no query or fragment")
-    return url.rstrip("/")
+    return _bearer_url(r, "gatewayUrl", allowed, required=True)
 
 
 def _gateway(r: _Reader) -> GatewaySettings:
@@ -405,10 +413,12 @@ def _tracker(r: _Reader) -> TrackerSettings:
     retention = r.integer("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS, 1, 3653)
     if retention not in LOG_RETENTION_DAYS:
         raise r.fail("logRetentionDays", f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
-    hourly_allowed = "a USD amount >= 0 per GPU hour, e.g. 0.75"
+    hourly_allowed = "a USD amount >= 0 per GPU hour (at most 12 decimals), e.g. 0.75"
     hourly = r.decimal("gpuHourlyUsd", None, hourly_allowed)
     if hourly is not None and hourly < 0:
         raise r.fail("gpuHourlyUsd", hourly_allowed)
+    if hourly is not None:  # the tracker prices in whole picodollars and would refuse it at every run
+        r.shared_rule("gpuHourlyUsd", hourly_allowed, lambda: usd_to_pico(hourly, name="gpuHourlyUsd"))
     started = r.text("gpuHostStartedAt")
     if started:
         allowed = "an ISO 8601 time with a UTC offset, e.g. 2026-01-01T00:00:00+00:00"
@@ -426,7 +436,9 @@ def _tracker(r: _Reader) -> TrackerSettings:
                                      "a Lambda instance type like gpu_1x_a10"),
         gpu_hourly_usd=hourly,
         gpu_host_started_at=started,
-        lambda_cloud_api_url=r.url("lambdaCloudApiUrl"),
+        lambda_cloud_api_url=_bearer_url(
+            r, "lambdaCloudApiUrl", "the Lambda Cloud API's https:// base URL, e.g. "
+            "https://cloud.lambda.ai/api/v1 (the API key travels on it)", required=False),
     )
 
 

@@ -108,6 +108,11 @@ INVALID = [
     ("gpuModelMap", json.dumps(["llama3.1-8b-instruct"]), "JSON object"),
     ("gpuInstanceType", "GPU 1x A10", "instance type"),
     ("gpuHourlyUsd", "-1", ">= 0"),
+    # The tracker prices in whole picodollars and refuses this at every run: preview must refuse it.
+    ("gpuHourlyUsd", "0.7500000000001", "at most 12 decimals"),
+    # The tracker sends the Lambda Cloud API key on this URL and refuses plain http at every run.
+    ("lambdaCloudApiUrl", "http://cloud.lambda.ai/api/v1", "https://"),
+    ("lambdaCloudApiUrl", "https://cloud.lambda.ai/api/v1?debug=1", "https://"),
     ("gpuHostStartedAt", "2026-01-01T00:00:00", "UTC offset"),
     ("gpuHostStartedAt", "yesterday", "ISO 8601"),
 ]
