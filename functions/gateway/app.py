@@ -282,7 +282,8 @@ class GatewayApp:
                                      priority.decode("latin-1").strip() if priority else None)
         assert self.guard is not None
         try:
-            prompt_bound = prompt_upper_bound(request.messages)
+            tools = [request.body[k] for k in ("tools", "functions") if request.body.get(k)]
+            prompt_bound = prompt_upper_bound(request.messages, tools)
             decision, model, downgraded = await self._route(request, headers, prompt_bound)
             completion_cap = (request.max_tokens or model.context_window) * request.n
             worst = worst_case_cost_pico(model, prompt_bound, completion_cap)

@@ -8,12 +8,17 @@ used only when an upstream reports no usage (the ledger row is then marked estim
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 TEMPLATE_TOKENS_PER_MESSAGE = 8
 # Chat templates may add a default system preamble (Llama 3.1's adds a dated header of ~25 tokens).
 TEMPLATE_TOKENS_PER_REQUEST = 64
+# With tools, templates add instructions on how to call them (Llama 3.1's: about 60 tokens).
+TEMPLATE_TOKENS_FOR_TOOLS = 128
+# Message fields besides the content that templates render into the prompt (billed as prompt tokens).
+_RENDERED_FIELDS = ("tool_calls", "function_call", "name")
 
 
 def _parts(content: Any) -> list[str]:
@@ -24,13 +29,24 @@ def _parts(content: Any) -> list[str]:
     return []
 
 
-def prompt_upper_bound(messages: list[Mapping[str, Any]]) -> int:
-    """At least as many tokens as any byte-level tokenizer makes of these messages."""
+def _rendered_bytes(value: Any) -> int:
+    """Bytes of a JSON value as templates render it (`tojson`, indented; ASCII escapes cost more)."""
+    return len(json.dumps(value, indent=4))
+
+
+def prompt_upper_bound(messages: list[Mapping[str, Any]], tools: Any = None) -> int:
+    """At least as many tokens as any byte-level tokenizer makes of these messages (and tool
+    definitions: the request's `tools`/`functions`, which the template renders into the prompt)."""
     total = TEMPLATE_TOKENS_PER_REQUEST
     for message in messages:
         total += TEMPLATE_TOKENS_PER_MESSAGE
         for text in _parts(message.get("content")):
             total += len(text.encode("utf-8"))
+        for key in _RENDERED_FIELDS:
+            if message.get(key):
+                total += _rendered_bytes(message[key])
+    if tools:
+        total += TEMPLATE_TOKENS_FOR_TOOLS + _rendered_bytes(tools)
     return total
 
 

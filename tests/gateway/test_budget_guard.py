@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -212,3 +213,41 @@ def test_a_burst_of_streams_is_bounded_like_any_other(backends, tmp_path):
             statuses = list(pool.map(one, range(12)))
         assert statuses.count(200) == -(-budget // worst)
         assert statuses.count(429) == 12 - statuses.count(200)
+
+
+TOOLS = [{"type": "function", "function": {
+    "name": f"lookup_{i}", "description": "Look a record up in the inventory database by its key. " * 8,
+    "parameters": {"type": "object", "properties": {"key": {"type": "string", "description": "the key"}},
+                   "required": ["key"]}}} for i in range(12)]
+CALL_ARGS = '{"key": "' + "k" * 3000 + '"}'
+WITH_A_TOOL_CALL = [*HELLO, {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "c1", "type": "function", "function": {"name": "lookup_0", "arguments": CALL_ARGS}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": "found"}]
+
+
+def test_the_prompt_bound_covers_earlier_tool_calls_and_the_tool_definitions():
+    """The template renders both into the prompt, and the backend bills them as prompt tokens."""
+    plain = prompt_upper_bound([*HELLO, {"role": "tool", "tool_call_id": "c1", "content": "found"}])
+    assert prompt_upper_bound(WITH_A_TOOL_CALL) >= plain + len(CALL_ARGS)
+    tools_bytes = len(json.dumps(TOOLS).encode())
+    assert prompt_upper_bound(HELLO, TOOLS) >= prompt_upper_bound(HELLO) + tools_bytes
+
+
+def test_a_request_with_tools_reserves_for_its_tool_definitions(backends, tmp_path):
+    backends.reset()
+    backends.serverless.script = Script(delay_s=0.4)
+    model = default_catalog().get(SMALL)
+    with running_gateway(backends, tmp_path) as gw:
+        pool = ThreadPoolExecutor(1)
+        try:
+            pending = pool.submit(gw.chat, {"model": SMALL, "messages": HELLO, "max_tokens": 50,
+                                            "tools": TOOLS})
+            deadline = time.monotonic() + 2
+            while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            held = gw.app.guard.snapshot()["day_reserved_pico"]
+            assert pending.result(timeout=10).status_code == 200
+        finally:
+            pool.shutdown()
+    tools_bytes = len(json.dumps(TOOLS).encode())
+    assert held >= worst_case_cost_pico(model, prompt_upper_bound(HELLO) + tools_bytes, 50)
