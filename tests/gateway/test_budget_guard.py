@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from gateway.budget_guard import BudgetGuard
 from gateway.openai_errors import GatewayError
@@ -154,23 +155,29 @@ def test_month_spent_elsewhere_in_the_month_refuses_today(backends, tmp_path):
         assert gw.rows() == [r for r in gw.rows() if r[0].startswith("seed-")]  # refusals write no rows
 
 
+def _held_while_served(gw, backends, body) -> tuple[dict[str, int], requests.Response]:
+    """The guard's snapshot while the (delayed) serverless stand-in holds the request, and the response."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        pending = pool.submit(gw.chat, body)
+        deadline = time.monotonic() + 2
+        while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        held = gw.app.guard.snapshot()
+        return held, pending.result(timeout=10)
+    finally:
+        pool.shutdown()
+
+
 def test_the_worst_case_is_held_while_the_call_runs_and_released_after(backends, tmp_path):
     backends.reset()
     backends.serverless.script = Script(delay_s=0.4)
     model = default_catalog().get(SMALL)
     with running_gateway(backends, tmp_path) as gw:
-        pool = ThreadPoolExecutor(1)
-        try:
-            pending = pool.submit(gw.chat, {"model": SMALL, "messages": HELLO, "max_tokens": 50, "n": 3})
-            deadline = time.monotonic() + 2
-            while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            held = gw.app.guard.snapshot()
-            assert held["day_reserved_pico"] == worst_case_cost_pico(model, prompt_upper_bound(HELLO), 150)
-            assert held["month_reserved_pico"] == held["day_reserved_pico"]
-            response = pending.result(timeout=10)
-        finally:
-            pool.shutdown()
+        held, response = _held_while_served(gw, backends,
+                                            {"model": SMALL, "messages": HELLO, "max_tokens": 50, "n": 3})
+        assert held["day_reserved_pico"] == worst_case_cost_pico(model, prompt_upper_bound(HELLO), 150)
+        assert held["month_reserved_pico"] == held["day_reserved_pico"]
         assert response.status_code == 200
         after = gw.app.guard.snapshot()
         usage = response.json()["usage"]
@@ -238,16 +245,8 @@ def test_a_request_with_tools_reserves_for_its_tool_definitions(backends, tmp_pa
     backends.serverless.script = Script(delay_s=0.4)
     model = default_catalog().get(SMALL)
     with running_gateway(backends, tmp_path) as gw:
-        pool = ThreadPoolExecutor(1)
-        try:
-            pending = pool.submit(gw.chat, {"model": SMALL, "messages": HELLO, "max_tokens": 50,
-                                            "tools": TOOLS})
-            deadline = time.monotonic() + 2
-            while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            held = gw.app.guard.snapshot()["day_reserved_pico"]
-            assert pending.result(timeout=10).status_code == 200
-        finally:
-            pool.shutdown()
-    tools_bytes = len(json.dumps(TOOLS).encode())
-    assert held >= worst_case_cost_pico(model, prompt_upper_bound(HELLO) + tools_bytes, 50)
+        body = {"model": SMALL, "messages": HELLO, "max_tokens": 50, "tools": TOOLS}
+        held, response = _held_while_served(gw, backends, body)
+        assert response.status_code == 200
+    bound = prompt_upper_bound(HELLO) + len(json.dumps(TOOLS).encode())
+    assert held["day_reserved_pico"] >= worst_case_cost_pico(model, bound, 50)
