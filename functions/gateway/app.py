@@ -369,7 +369,9 @@ class GatewayApp:
         counts = usage_counts(usage)
         if counts is None:
             prompt = estimate_prompt_tokens(call.request.messages)
-            completion = sum(estimate_text_tokens(_message_text(c)) for c in body.get("choices") or ())
+            choices = body.get("choices")
+            completion = sum(estimate_text_tokens(_message_text(c))
+                             for c in (choices if isinstance(choices, list) else ()))
             counts, estimated = (prompt, completion), True
         else:
             estimated = False

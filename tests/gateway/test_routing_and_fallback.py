@@ -5,7 +5,7 @@ from __future__ import annotations
 from llm_shared.pricing import cost_for
 from llm_shared.usage_schema import usd_string
 from standins import Script, count_tokens, prompt_tokens
-from standins.serving import bind_loopback
+from standins.serving import asgi_server, bind_loopback
 
 from .conftest import HARD, HELLO, LARGE, MEDIUM, SMALL, running_gateway
 
@@ -171,3 +171,28 @@ def test_operator_force_backend_sends_even_low_complexity_to_the_gpu(backends, t
         own = gw.chat({"model": "auto", "messages": HELLO}, headers={"x-force-backend": "serverless"})
         assert own.headers["x-backend"] == "serverless"
     assert backends.gpu.app.request_count == 1 and backends.serverless.app.request_count == 1
+
+
+async def _odd_but_json_upstream(scope, receive, send) -> None:
+    """A backend answering 200 with a JSON object whose `choices` is not a list, and no usage."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"id": "x", "choices": 5}'})
+
+
+def test_an_odd_200_without_usage_is_never_a_500(backends, tmp_path):
+    backends.reset()
+    with asgi_server(_odd_but_json_upstream) as odd:
+        with running_gateway(backends, tmp_path, SERVERLESS_BASE_URL=f"{odd}/v1") as gw:
+            response = gw.chat({"model": SMALL, "messages": HELLO})
+            assert response.status_code == 200
+            assert response.headers["x-usage-estimated"] == "true"
+            [row] = gw.rows()
+            assert row[2] == "serverless" and row[7] == 1 and row[5] > 0
