@@ -13,6 +13,7 @@ Designed around pulumi-command's pitfalls:
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,14 @@ CONTAINER_NAME = "llm-gateway"
 DATA_VOLUME = "llm-gateway-data"
 # Pulling a multi-GB image over a slow link can take a while; the health wait is added on top.
 PULL_ALLOWANCE_SECONDS = 900
+
+
+def health_check_host(bind_address: str) -> str:
+    """Where deploy.sh asks /healthz: the bound address itself, or loopback when bound to all."""
+    address = ipaddress.ip_address(bind_address)
+    if address.is_unspecified:
+        return "127.0.0.1"
+    return f"[{address}]" if address.version == 6 else str(address)
 
 
 def scripts_digest() -> str:
@@ -120,7 +129,7 @@ class GatewayHost(pulumi.ComponentResource):
             f"{name}-container",
             connection=connection,
             create=run("deploy.sh", CONTAINER_NAME, g.image, env_path, g.port, g.health_timeout_seconds,
-                       DATA_VOLUME),
+                       DATA_VOLUME, health_check_host(g.bind_address)),
             delete=run("stop.sh", CONTAINER_NAME),
             triggers=[trigger],
             opts=pulumi.ResourceOptions(

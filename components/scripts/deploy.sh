@@ -2,15 +2,17 @@
 # Runs the gateway container and waits (bounded) for its /healthz. Idempotent: when the running
 # container already has this image, port, volume and env file, nothing is pulled or restarted.
 # A failed health check fails the step and prints the container's last log lines.
+# HEALTH_HOST (default 127.0.0.1) is where /healthz answers: the address the gateway binds.
 set -euo pipefail
 
-usage="usage: deploy.sh NAME IMAGE ENV_FILE PORT HEALTH_TIMEOUT_SECONDS DATA_VOLUME"
+usage="usage: deploy.sh NAME IMAGE ENV_FILE PORT HEALTH_TIMEOUT_SECONDS DATA_VOLUME [HEALTH_HOST]"
 name="${1:?$usage}"
 image="${2:?$usage}"
 env_file="${3:?$usage}"
 port="${4:?$usage}"
 timeout="${5:?$usage}"
 volume="${6:?$usage}"
+health_url="http://${7:-127.0.0.1}:$port/healthz"
 label="llm-cost-governance.config-hash"
 log_lines=50
 
@@ -37,9 +39,9 @@ else
 fi
 
 deadline=$(($(date +%s) + timeout))
-until curl --silent --fail --max-time 2 --output /dev/null "http://127.0.0.1:$port/healthz"; do
+until curl --silent --fail --max-time 2 --output /dev/null "$health_url"; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
-        echo "deploy: $name did not answer http://127.0.0.1:$port/healthz within ${timeout}s; last $log_lines log lines:" >&2
+        echo "deploy: $name did not answer $health_url within ${timeout}s; last $log_lines log lines:" >&2
         docker logs --tail "$log_lines" "$name" 2>&1 | sed 's/^/    /' >&2 || true
         exit 1
     fi

@@ -143,3 +143,20 @@ def test_force_backend_reaches_the_env_file_only_when_set(configured, expected):
                            admin_token="admin-token-0123456789", serverless_api_key="sk-test")
     pairs = dict(line.split("=", 1) for line in text.splitlines())
     assert pairs.get(env_names.FORCE_BACKEND) == expected
+
+
+@pytest.mark.parametrize(("bind", "asked"), [
+    ("10.0.0.5", "10.0.0.5"), ("0.0.0.0", "127.0.0.1"), ("::", "127.0.0.1"), ("::1", "[::1]"),
+])
+def test_the_deploy_step_checks_health_where_the_gateway_binds(bind, asked):
+    from components.gateway_host import health_check_host
+
+    assert health_check_host(bind) == asked
+
+
+def test_the_deploy_command_carries_the_health_check_host():
+    from tests.program.harness import run_program
+
+    run = run_program("staging", {"gatewayBindAddress": "10.0.0.5"})
+    create = shlex.split(run.one(COMMAND, "gateway-container").inputs["create"])
+    assert create[8] == "10.0.0.5"

@@ -236,3 +236,19 @@ def test_deploy_recreates_a_container_that_stopped(host, healthy_port):
     assert result.returncode == 0 and "started llm-gateway" in result.stdout
     assert [c[0] for c in host.calls()[calls_before:]].count("run") == 1
     assert host.containers()["llm-gateway"]["running"] is True
+
+
+def test_the_health_check_asks_the_address_the_gateway_binds(host):
+    """gatewayBindAddress may be one interface (not loopback): /healthz must be asked there."""
+    server = ThreadingHTTPServer(("127.0.0.2", 0), Health)  # any 127/8 address is loopback on Linux
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        env_file = write_env(host)
+        result = host.run("deploy.sh", "llm-gateway", "ghcr.io/example-org/llm-gateway:0.1.0", env_file,
+                          server.server_address[1], 2, "llm-gateway-data", "127.0.0.2")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert "is healthy" in result.stdout
