@@ -156,8 +156,9 @@ def _url(env: Mapping[str, str], name: str) -> str:
     raw = _get(env, name)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name}: an http(s) base URL such as http://127.0.0.1:8000/v1 is required, "
-                          f"got {raw!r}")
+        # The value is not echoed: a key pasted into the wrong variable must not reach the log.
+        got = "it is empty" if not raw else "the value set is not one (not shown, it may be a secret)"
+        raise ConfigError(f"{name}: an http(s) base URL such as http://127.0.0.1:8000/v1 is required; {got}")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigError(f"{name}: the base URL must not carry credentials, a query or a fragment")
     return raw.rstrip("/")

@@ -62,6 +62,7 @@ def test_everything_set():
     (env_names.SERVERLESS_BASE_URL, "", "http(s) base URL"),
     (env_names.GPU_BASE_URL, "ftp://host/v1", "http(s) base URL"),
     (env_names.GPU_BASE_URL, "http://user:pw@host/v1", "credentials"),
+    (env_names.SERVERLESS_BASE_URL, SERVERLESS_KEY, "http(s) base URL"),  # the key in the wrong variable
     (env_names.GPU_MODEL_MAP, "{nope", "invalid JSON"),
     (env_names.GPU_MODEL_MAP, "[]", "JSON object"),
     (env_names.GPU_MODEL_MAP, '{"gpt-4": "x"}', "not a catalog model"),
