@@ -44,7 +44,10 @@ class SecretCache:
         try:
             response = self._client.get_secret_value(SecretId=secret_id)
         except Exception as exc:  # botocore's ClientError and transport errors alike
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+            # ClientError carries the AWS error code; transport errors have no response (or None).
+            response = getattr(exc, "response", None)
+            code = (response.get("Error", {}).get("Code") if isinstance(response, dict) else None) \
+                or type(exc).__name__
             raise SecretError(f"cannot read secret {secret_id}: {code}") from None
         value = response.get("SecretString")
         if not isinstance(value, str) or not value.strip():

@@ -220,3 +220,20 @@ def test_secrets_are_read_once_per_warm_container(aws, ledger, gateway):
     for minutes in (0, 60, 120):
         run_once(settings, deps, now=NOW + timedelta(minutes=minutes))
     assert counting.calls == 1
+
+
+class TimingOutSecrets:
+    """Secrets Manager that never answers: botocore's read timeout carries `response = None`."""
+
+    def get_secret_value(self, **kwargs):
+        from botocore.exceptions import ReadTimeoutError
+
+        raise ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+
+
+def test_a_secrets_manager_timeout_raises_a_secret_error_naming_the_secret(aws, gateway):
+    deps = make_deps(aws)
+    deps.secrets = SecretCache(TimingOutSecrets)
+    with pytest.raises(SecretError, match=r"cannot read secret .*gateway-admin-token.*: ReadTimeoutError"):
+        run_once(load_settings(make_env(aws, gateway.url)), deps, now=NOW)
+    assert _nothing_pushed(aws) and gateway.requests == []
