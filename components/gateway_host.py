@@ -87,13 +87,21 @@ class GatewayHost(pulumi.ComponentResource):
         env_path = f"{g.remote_dir}/gateway.env"
         scripts = scripts_digest()
 
+        # CopyToRemote creates only the last element of its remote path: on a fresh host the
+        # bin dir (and the remote dir above it) must be made first.
+        dirs = command.remote.Command(
+            f"{name}-dirs",
+            connection=connection,
+            create=shlex.join(["mkdir", "-p", "--", bin_dir]),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         copies = [
             command.remote.CopyToRemote(
                 f"{name}-{script.removesuffix('.sh')}-script",
                 connection=connection,
                 source=pulumi.FileAsset(str(SCRIPTS_DIR / script)),
                 remote_path=f"{bin_dir}/{script}",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[dirs]),
             )
             for script in SCRIPTS
         ]

@@ -33,7 +33,7 @@ def remote_resources(run: ProgramRun) -> list:
 def test_every_connection_pins_the_host_key_and_uses_the_esc_private_key(run):
     config = stack_config(run.stack)
     resources = remote_resources(run)
-    assert len(resources) == len(SCRIPTS) + 3
+    assert len(resources) == len(SCRIPTS) + 4  # dirs, preflight, env file, container
     for resource in resources:
         connection = resource.inputs["connection"]
         if is_secret(connection):  # the private key makes the whole object secret
@@ -160,3 +160,13 @@ def test_the_deploy_command_carries_the_health_check_host():
     run = run_program("staging", {"gatewayBindAddress": "10.0.0.5"})
     create = shlex.split(run.one(COMMAND, "gateway-container").inputs["create"])
     assert create[8] == "10.0.0.5"
+
+
+def test_the_remote_bin_dir_is_created_before_any_script_is_copied(run):
+    """CopyToRemote creates only the last path element (pulumi-command #650): on a fresh host
+    {remote_dir}/bin does not exist, so a step must make it before the first copy."""
+    step = run.one(COMMAND, "gateway-dirs")
+    assert shlex.split(step.inputs["create"]) == ["mkdir", "-p", "--", f"{REMOTE}/bin"]
+    for copy in run.of_type(COPY):
+        assert copy.inputs["remotePath"].rsplit("/", 1)[0] == f"{REMOTE}/bin"
+        assert any(urn.endswith("::gateway-dirs") for urn in run.options[(COPY, copy.name)].dependencies)
