@@ -64,9 +64,10 @@ class StreamMeter:
         return b"\n".join(kept)
 
     def finish(self) -> bytes:
-        """Whatever partial line is left when the upstream ends."""
+        """Whatever partial line is left when the upstream ends, closed as an event: SSE parsers
+        drop an unterminated last event, and the gateway's cost comment follows it."""
         rest, self._pending = self._pending, b""
-        return rest if self._keep(rest) else b""
+        return rest + b"\n\n" if rest and self._keep(rest) else b""
 
     def _keep(self, line: bytes) -> bool:
         if not line.startswith(_DATA):

@@ -52,6 +52,24 @@ def seed_row(path: Path, when: datetime, cost_pico: int, model: str = SMALL,
         ledger.close()
 
 
+def canned_upstream(body: bytes, content_type: bytes = b"application/json") -> Any:
+    """An ASGI stand-in backend answering every request with 200 and exactly these bytes (odd upstreams)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", content_type)]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 @dataclass
 class Backends:
     serverless: StandinHandle

@@ -7,7 +7,7 @@ from llm_shared.usage_schema import usd_string
 from standins import Script, count_tokens, prompt_tokens
 from standins.serving import asgi_server, bind_loopback
 
-from .conftest import HARD, HELLO, LARGE, MEDIUM, SMALL, running_gateway
+from .conftest import HARD, HELLO, LARGE, MEDIUM, SMALL, canned_upstream, running_gateway
 
 
 def test_low_complexity_auto_goes_serverless_on_the_small_model_and_is_priced_exactly(gw, backends):
@@ -173,23 +173,9 @@ def test_operator_force_backend_sends_even_low_complexity_to_the_gpu(backends, t
     assert backends.gpu.app.request_count == 1 and backends.serverless.app.request_count == 1
 
 
-async def _odd_but_json_upstream(scope, receive, send) -> None:
-    """A backend answering 200 with a JSON object whose `choices` is not a list, and no usage."""
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": b'{"id": "x", "choices": 5}'})
-
-
 def test_an_odd_200_without_usage_is_never_a_500(backends, tmp_path):
     backends.reset()
-    with asgi_server(_odd_but_json_upstream) as odd:
+    with asgi_server(canned_upstream(b'{"id": "x", "choices": 5}')) as odd:  # JSON, but odd, and no usage
         with running_gateway(backends, tmp_path, SERVERLESS_BASE_URL=f"{odd}/v1") as gw:
             response = gw.chat({"model": SMALL, "messages": HELLO})
             assert response.status_code == 200

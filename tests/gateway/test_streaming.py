@@ -12,8 +12,9 @@ from llm_shared.ledger import Ledger
 from llm_shared.pricing import cost_for
 from llm_shared.usage_schema import usd_string
 from standins import Script, prompt_tokens
+from standins.serving import asgi_server
 
-from .conftest import CLIENT_TOKEN, HELLO, SMALL, running_gateway
+from .conftest import CLIENT_TOKEN, HELLO, SMALL, canned_upstream, running_gateway
 
 
 def _open_stream(gw, body):
@@ -197,3 +198,20 @@ def test_an_upstream_stalling_mid_stream_times_out_into_a_partial_row(backends, 
         assert events and "[DONE]" not in events
         [row] = _wait_rows(gw)
         assert row[6] == "partial" and row[7] == 1 and row[5] > 0
+
+
+def _unterminated_stream() -> bytes:
+    """A backend's stream that ends right after 'data: [DONE]', without the closing blank line."""
+    chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    usage = {"object": "chat.completion.chunk", "choices": [],
+             "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}}
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in (chunk, usage)) + b"data: [DONE]"
+
+
+def test_an_unterminated_last_event_is_not_glued_to_the_cost_comment(backends, tmp_path):
+    backends.reset()
+    with asgi_server(canned_upstream(_unterminated_stream(), b"text/event-stream")) as upstream, \
+            running_gateway(backends, tmp_path, SERVERLESS_BASE_URL=f"{upstream}/v1") as gw:
+        with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
+            lines = [line for line in response.iter_lines() if line]
+        assert lines[-2:] == [b"data: [DONE]", b": x-cost-usd=" + usd_string(cost_for(SMALL, 5, 1)).encode()]
