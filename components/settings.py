@@ -418,7 +418,8 @@ def _tracker(r: _Reader) -> TrackerSettings:
     if hourly is not None and hourly < 0:
         raise r.fail("gpuHourlyUsd", hourly_allowed)
     if hourly is not None:  # the tracker prices in whole picodollars and would refuse it at every run
-        r.shared_rule("gpuHourlyUsd", hourly_allowed, lambda: usd_to_pico(hourly, name="gpuHourlyUsd"))
+        raw_hourly = r.text("gpuHourlyUsd")
+        r.shared_rule("gpuHourlyUsd", hourly_allowed, lambda: usd_to_pico(raw_hourly, name="gpuHourlyUsd"))
     started = r.text("gpuHostStartedAt")
     if started:
         allowed = "an ISO 8601 time with a UTC offset, e.g. 2026-01-01T00:00:00+00:00"
