@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from llm_shared.budget import Budgets, Thresholds
-from llm_shared.catalog import Catalog, default_catalog, load_catalog
+from llm_shared.catalog import TIERS, Catalog, default_catalog, load_catalog
 from llm_shared.errors import ConfigError
 from llm_shared.periods import parse_zone
 from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend
@@ -54,6 +54,10 @@ class GatewayConfig:
         env = os.environ if env is None else env
         catalog_path = _get(env, names.CATALOG_PATH)
         catalog = load_catalog(catalog_path) if catalog_path else default_catalog()
+        missing = [tier for tier in TIERS if all(m.tier != tier for m in catalog)]
+        if missing:  # `auto` routes by tier: a request needing a missing one could not be served
+            raise ConfigError(f"{names.CATALOG_PATH}: the catalog needs a model of every tier "
+                              f"({', '.join(TIERS)}); none of tier {', '.join(missing)}")
         time_zone = _get(env, names.TIME_ZONE) or "UTC"
         try:
             parse_zone(time_zone)

@@ -91,6 +91,17 @@ def test_bad_values_name_the_variable(name, value, fragment):
         assert secret not in message
 
 
+def test_a_catalog_without_every_tier_is_refused_at_start(tmp_path):
+    """`auto` routes by tier: a missing tier would turn every such request into a 500 later."""
+    only_small = {"models": [{"id": "tiny", "tier": "small", "context_window": 8192,
+                              "input_usd_per_million": "0.1", "output_usd_per_million": "0.1"}]}
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(only_small))
+    with pytest.raises(ConfigError) as error:
+        GatewayConfig.from_env({**BASE, env_names.CATALOG_PATH: str(path)})
+    assert env_names.CATALOG_PATH in str(error.value) and "medium" in str(error.value)
+
+
 def test_entry_point_exits_2_with_the_variable_named_and_no_secret():
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "functions"),
            **BASE, env_names.SERVERLESS_RATIO: "2"}
