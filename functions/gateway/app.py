@@ -77,6 +77,8 @@ class GatewayApp:
                  ledger_interval_s: float = DEFAULT_INTERVAL_S) -> None:
         self.config = config
         self.catalog = config.catalog
+        # With a model map, the GPU host serves exactly the mapped models; without one, every model.
+        self.gpu_models = frozenset(config.gpu_model_map) or None
         self.auth = Authenticator(config.client_tokens, config.admin_token)
         self.metrics = GatewayMetrics()
         self.rng = rng or random.random
@@ -268,7 +270,7 @@ class GatewayApp:
         decision = decide(request.messages, rng=self.rng, model=model_arg,
                           cost_priority=request.cost_priority, force_backend=forced,
                           serverless_ratio=self.config.serverless_ratio, catalog=self.catalog,
-                          complexity=complexity)
+                          complexity=complexity, gpu_models=self.gpu_models)
         model = self.catalog.get(decision.model)
         if request.model == AUTO_MODEL:
             check_context_window(request, model)
@@ -341,7 +343,7 @@ class GatewayApp:
 
     async def _complete(self, call: _Call, send: Send) -> None:
         failures: list[UpstreamFailure] = []
-        for backend in (call.decision.backend, call.decision.fallback_backend):
+        for backend in call.decision.attempts:
             upstream = self.upstreams[backend]
             try:
                 status, payload, content_type = await upstream.complete(
@@ -383,7 +385,7 @@ class GatewayApp:
 
     async def _stream(self, call: _Call, receive: Receive, send: Send) -> None:
         failures: list[UpstreamFailure] = []
-        for backend in (call.decision.backend, call.decision.fallback_backend):
+        for backend in call.decision.attempts:
             upstream = self.upstreams[backend]
             try:
                 response = await upstream.open_stream(upstream_body(call.request,

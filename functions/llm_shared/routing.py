@@ -7,14 +7,19 @@ Rules (from the plan's model-selection matrix), in order:
 4. high complexity -> the large model; anything else -> the medium model;
    the backend is split by the serverless ratio (default 0.8) using the injected random draw.
 An explicit catalog model is kept as asked; only the backend is chosen for it.
+
+A GPU host serves only the models it has loaded (`gpu_models`; None = every catalog model). A
+model it does not serve goes serverless and has no GPU fallback; when the GPU is forced (the
+operators' rollback lever) or the request is latency-critical, an `auto` request takes the best
+model the host does serve instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from .catalog import Catalog, default_catalog
+from .catalog import TIERS, Catalog, default_catalog
 from .complexity import HIGH, LOW, ComplexityEstimate, estimate
 from .errors import ConfigError
 
@@ -34,14 +39,19 @@ DEFAULT_SERVERLESS_RATIO = 0.8
 
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
-    """Where a request goes; `fallback_backend` is tried once if the primary fails."""
+    """Where a request goes; `fallback_backend` (if any) is tried once if the primary fails."""
 
     backend: str
     model: str
-    fallback_backend: str
+    fallback_backend: str | None
     reason: str
     complexity: str
     complexity_score: float
+
+    @property
+    def attempts(self) -> tuple[str, ...]:
+        """The backends to try, in order."""
+        return (self.backend,) if self.fallback_backend is None else (self.backend, self.fallback_backend)
 
 
 def other_backend(backend: str) -> str:
@@ -89,6 +99,7 @@ def decide(
     serverless_ratio: float = DEFAULT_SERVERLESS_RATIO,
     catalog: Catalog | None = None,
     complexity: ComplexityEstimate | None = None,
+    gpu_models: Collection[str] | None = None,
 ) -> RouteDecision:
     """Choose backend and model. `rng()` returns a float in [0, 1) and is drawn at most once."""
     catalog = catalog or default_catalog()
@@ -97,8 +108,9 @@ def decide(
     ratio = validate_ratio(serverless_ratio)
     est = complexity or estimate(messages)
 
-    if model and model != AUTO_MODEL:
-        chosen_model = catalog.get(model).id
+    explicit = bool(model and model != AUTO_MODEL)
+    if explicit:
+        chosen_model = catalog.get(str(model)).id
         model_reason = f"model {chosen_model} requested"
     else:
         tier = select_tier(est.level, priority)
@@ -116,11 +128,38 @@ def decide(
         backend = SERVERLESS if draw < ratio else GPU
         why = f"ratio split {ratio:.2f} (draw {draw:.3f})"
 
+    def served(model_id: str) -> bool:
+        return gpu_models is None or model_id in gpu_models
+
+    if backend == GPU and not served(chosen_model):
+        # Forced or latency-critical traffic must stay on the GPU: a smaller served model beats none.
+        must_gpu = forced == GPU or (forced is None and priority == LATENCY_CRITICAL)
+        substitute = _best_served(catalog, chosen_model, gpu_models) if must_gpu and not explicit else None
+        if substitute is None:
+            backend, why = SERVERLESS, f"{why}, but the GPU host does not serve {chosen_model}"
+        else:
+            why = f"{why}; the GPU host serves {substitute}, not {chosen_model}"
+            chosen_model = substitute
+    fallback = other_backend(backend)
+    if fallback == GPU and not served(chosen_model):
+        fallback = None
     return RouteDecision(
         backend=backend,
         model=chosen_model,
-        fallback_backend=other_backend(backend),
+        fallback_backend=fallback,
         reason=f"{why}; {model_reason}",
         complexity=est.level,
         complexity_score=est.score,
     )
+
+
+def _best_served(catalog: Catalog, wanted: str, gpu_models: Collection[str] | None) -> str | None:
+    """The GPU-served model closest below the wanted tier (else the smallest above it)."""
+    rank = {tier: i for i, tier in enumerate(TIERS)}
+    want = rank[catalog.get(wanted).tier]
+    served = [m for m in catalog if gpu_models is not None and m.id in gpu_models]
+    below = [m for m in served if rank[m.tier] <= want]
+    if below:
+        return max(below, key=lambda m: rank[m.tier]).id
+    above = sorted(served, key=lambda m: rank[m.tier])
+    return above[0].id if above else None

@@ -182,3 +182,20 @@ def test_an_odd_200_without_usage_is_never_a_500(backends, tmp_path):
             assert response.headers["x-usage-estimated"] == "true"
             [row] = gw.rows()
             assert row[2] == "serverless" and row[7] == 1 and row[5] > 0
+
+
+def test_a_model_the_gpu_host_does_not_serve_never_reaches_it(backends, tmp_path):
+    """With a model map, only mapped models go to the GPU: the ratio split sends others serverless,
+    and when serverless fails there is no GPU fallback that would answer 404 for an unloaded model."""
+    backends.reset()
+    only_small = f'{{"{SMALL}": "meta-llama/Llama-3.1-8B-Instruct"}}'
+    with running_gateway(backends, tmp_path, GPU_MODEL_MAP=only_small, SERVERLESS_RATIO="0") as gw:
+        medium = gw.chat({"model": MEDIUM, "messages": HARD})  # ratio 0 would pick the GPU
+        assert (medium.status_code, medium.headers["x-backend"]) == (200, "serverless")
+        urgent = gw.chat({"model": "auto", "messages": HARD}, headers={"x-cost-priority": "latency_critical"})
+        assert (urgent.headers["x-backend"], urgent.headers["x-model"]) == ("gpu", SMALL)
+        assert backends.gpu.last_request()["body"]["model"] == "meta-llama/Llama-3.1-8B-Instruct"
+        backends.serverless.script = Script(fail_status=503, fail_count=-1)
+        down = gw.chat({"model": MEDIUM, "messages": HELLO})
+        assert down.status_code == 502
+    assert backends.gpu.app.request_count == 1

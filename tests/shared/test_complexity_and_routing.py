@@ -144,3 +144,33 @@ def test_forced_backend_and_explicit_model():
 def test_bad_routing_inputs(kwargs, error, message):
     with pytest.raises(error, match=message):
         routing.decide(user("hi"), rng=never, **kwargs)
+
+
+GPU_SMALL_ONLY = {SMALL}
+
+
+def test_a_model_the_gpu_host_does_not_serve_goes_serverless_without_gpu_fallback():
+    decision = routing.decide(user(LABELLED[15]["prompt"]), rng=lambda: 0.95, gpu_models=GPU_SMALL_ONLY)
+    assert (decision.backend, decision.model) == ("serverless", MEDIUM_MODEL)
+    assert decision.fallback_backend is None and decision.attempts == ("serverless",)
+    assert "does not serve" in decision.reason
+    # A served model keeps the ratio split and its GPU fallback.
+    small = routing.decide(user(LABELLED[15]["prompt"]), rng=lambda: 0.95, cost_priority="low_cost",
+                           gpu_models=GPU_SMALL_ONLY)
+    assert small.attempts == ("serverless", "gpu")
+
+
+def test_forced_gpu_and_latency_critical_take_the_best_served_model():
+    hard = user(LABELLED[-1]["prompt"])
+    forced = routing.decide(hard, rng=never, force_backend="gpu", gpu_models=GPU_SMALL_ONLY)
+    assert (forced.backend, forced.model, forced.attempts) == ("gpu", SMALL, ("gpu", "serverless"))
+    urgent = routing.decide(hard, rng=never, cost_priority="latency_critical",
+                            gpu_models={SMALL, MEDIUM_MODEL})
+    assert (urgent.backend, urgent.model) == ("gpu", MEDIUM_MODEL)  # closest tier below large
+    explicit = routing.decide(hard, rng=never, model=LARGE, force_backend="gpu", gpu_models=GPU_SMALL_ONLY)
+    assert (explicit.backend, explicit.model, explicit.attempts) == ("serverless", LARGE, ("serverless",))
+
+
+def test_without_a_served_list_every_model_is_on_the_gpu():
+    decision = routing.decide(user(LABELLED[-1]["prompt"]), rng=never, cost_priority="latency_critical")
+    assert (decision.backend, decision.model, decision.attempts) == ("gpu", LARGE, ("gpu", "serverless"))
