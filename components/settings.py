@@ -443,6 +443,27 @@ def _tracker(r: _Reader) -> TrackerSettings:
     )
 
 
+def _gpu_fits_budgets(r: _Reader, tracker: TrackerSettings, daily_usd: Decimal, monthly_usd: Decimal,
+                      thresholds: Thresholds) -> None:
+    """The GPU host's hours count as spend: if they alone reach the warning threshold, the cost
+    alarms fire every day whatever the traffic, so such a stack is refused at preview."""
+    hourly = tracker.gpu_hourly_usd
+    if not tracker.gpu_instance_type or hourly is None:
+        return
+    share = thresholds.warning / 100
+    for period, hours, budget, key in (("day", 24, daily_usd, "dailyBudgetUsd"),
+                                       ("31-day month", 24 * 31, monthly_usd, "monthlyBudgetUsd")):
+        host = hourly * hours
+        if host >= budget * share:
+            quoted = (f"{PROJECT}:gpuHourlyUsd = {r.raw.get('gpuHourlyUsd')!r} with "
+                      f"{PROJECT}:{key} = {r.raw.get(key)!r}")
+            raise SettingsError(
+                f"invalid config {quoted}: the GPU host alone costs {host} USD a {period}, at or above "
+                f"the {thresholds.warning}% warning threshold ({budget * share} USD), so the cost alarms "
+                f"would fire on its hours alone. Allowed: {key} above {(host / share).normalize()} USD, "
+                "a cheaper host, or no gpuInstanceType (no dedicated host)")
+
+
 def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]) -> Settings:
     """Validate raw config strings (as Pulumi hands them over) into Settings."""
     r = _Reader(raw)
@@ -456,13 +477,16 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
     except ValueError:
         raise r.fail("serverlessRatio", ratio_allowed) from None
     zone = r.text("timeZone", "UTC")
+    thresholds = _thresholds(r)
+    tracker = _tracker(r)
+    _gpu_fits_budgets(r, tracker, daily_usd, monthly_usd, thresholds)
     return Settings(
         project=PROJECT,
         stack=stack,
         region=region,
         namespace=_namespace(r),
         budgets=budgets,
-        thresholds=_thresholds(r),
+        thresholds=thresholds,
         daily_budget_usd=daily_usd,
         monthly_budget_usd=monthly_usd,
         serverless_ratio=r.shared_rule("serverlessRatio", ratio_allowed,
@@ -471,7 +495,7 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
                                 lambda: parse_zone(zone).key),
         alert_emails=_emails(r),
         encrypt_alert_topic=r.boolean("encryptAlertTopic", True),
-        tracker=_tracker(r),
+        tracker=tracker,
         gateway=_gateway(r),
     )
 

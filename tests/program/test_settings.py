@@ -115,6 +115,9 @@ INVALID = [
     ("lambdaCloudApiUrl", "https://cloud.lambda.ai/api/v1?debug=1", "https://"),
     ("gpuHostStartedAt", "2026-01-01T00:00:00", "UTC offset"),
     ("gpuHostStartedAt", "yesterday", "ISO 8601"),
+    # The host's hours count as spend: alone at the 80 % warning, every cost alarm fires daily.
+    ("gpuHourlyUsd", "2.49", "dailyBudgetUsd above 74.7 USD"),        # 59.76 USD/day >= 40
+    ("gpuHourlyUsd", "1.29", "monthlyBudgetUsd above 1199.7 USD"),    # 959.76 USD/31 days >= 800
 ]
 
 
