@@ -36,7 +36,7 @@ class Secrets(pulumi.ComponentResource):
             values.gateway_admin_token)
         self.lambda_api_key_arn = self._secret(
             f"{name}-lambda-api-key", args.stack,
-            "Lambda API key (serverless inference and the instance-types price list)",
+            "Lambda Cloud API key (the instance-types price list for the GPU host)",
             values.lambda_api_key)
         self.slack_webhook_arn = None
         if values.slack_webhook_url is not None:
