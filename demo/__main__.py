@@ -128,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     import boto3
-    import pulumi
 
     from components.settings import parse_settings
     from demo.aws_emulator import MotoBackedMocks
@@ -164,12 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[2/5] AWS side from the Pulumi program, stack {args.stack} ...", flush=True)
         mocks = MotoBackedMocks(aws_url)
         outputs = run_program(mocks, args.stack, overrides=overrides, secrets=demo_secrets).outputs
-        raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in stack_config(args.stack).items()}
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        for key in (k for k, v in overrides.items() if v is None):
-            raw.pop(key, None)
+        raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in stack_config(args.stack, overrides).items()}
         settings = parse_settings(args.stack, "us-east-1", raw)
-        pulumi.runtime.settings.SETTINGS.monitor = None  # the program run is over
 
         print("[3/5] gateway and a mixed workload through it (openai client) ...", flush=True)
         gateway_env = {

@@ -21,11 +21,21 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT = "llm-cost-governance"
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    """The committed stack file's `config:` block, keyed by full names (project:key)."""
+def stack_config(stack: str, overrides: dict[str, str | None] | None = None) -> dict[str, str]:
+    """The committed stack file's `config:` block, keyed by full names (project:key).
+
+    `overrides` replace (or, with None, remove) keys; bare names are project keys.
+    """
     data = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
-    return {key: value if isinstance(value, str) else json.dumps(value)
-            for key, value in data["config"].items()}
+    config = {key: value if isinstance(value, str) else json.dumps(value)
+              for key, value in data["config"].items()}
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    return config
 
 
 @dataclass
@@ -44,13 +54,7 @@ def run_program(mocks: pulumi.runtime.Mocks, stack: str, *, overrides: dict[str,
     `overrides` replace (or, with None, remove) project keys; `secrets` stand in for the stack's
     Pulumi ESC environment.
     """
-    config = stack_config(stack)
-    for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        if value is None:
-            config.pop(full, None)
-        else:
-            config[full] = value
+    config = stack_config(stack, overrides)
     secret_map = secrets or {}
     config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

@@ -128,10 +128,7 @@ def decide(
         backend = SERVERLESS if draw < ratio else GPU
         why = f"ratio split {ratio:.2f} (draw {draw:.3f})"
 
-    def served(model_id: str) -> bool:
-        return gpu_models is None or model_id in gpu_models
-
-    if backend == GPU and not served(chosen_model):
+    if backend == GPU and gpu_models is not None and chosen_model not in gpu_models:
         # Forced or latency-critical traffic must stay on the GPU: a smaller served model beats none.
         must_gpu = forced == GPU or (forced is None and priority == LATENCY_CRITICAL)
         substitute = _best_served(catalog, chosen_model, gpu_models) if must_gpu and not explicit else None
@@ -141,7 +138,7 @@ def decide(
             why = f"{why}; the GPU host serves {substitute}, not {chosen_model}"
             chosen_model = substitute
     fallback = other_backend(backend)
-    if fallback == GPU and not served(chosen_model):
+    if fallback == GPU and gpu_models is not None and chosen_model not in gpu_models:
         fallback = None
     return RouteDecision(
         backend=backend,
@@ -153,11 +150,11 @@ def decide(
     )
 
 
-def _best_served(catalog: Catalog, wanted: str, gpu_models: Collection[str] | None) -> str | None:
+def _best_served(catalog: Catalog, wanted: str, gpu_models: Collection[str]) -> str | None:
     """The GPU-served model closest below the wanted tier (else the smallest above it)."""
     rank = {tier: i for i, tier in enumerate(TIERS)}
     want = rank[catalog.get(wanted).tier]
-    served = [m for m in catalog if gpu_models is not None and m.id in gpu_models]
+    served = [m for m in catalog if m.id in gpu_models]
     below = [m for m in served if rank[m.tier] <= want]
     if below:
         return max(below, key=lambda m: rank[m.tier]).id
