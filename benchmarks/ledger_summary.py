@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 
-from llm_shared.ledger import Ledger, to_ms
+from gateway.ledger import Ledger, to_ms
 
 WINDOW_P95 = """
 WITH ranked AS (

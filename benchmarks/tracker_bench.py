@@ -38,8 +38,8 @@ MODELS = (("llama3.1-8b-instruct", "serverless", 0.55), ("llama3.1-70b-instruct-
 
 def fill_ledger(path: Path, rows: int, now: datetime) -> float:
     """`rows` requests spread over the 30 days before `now`; returns seconds taken."""
+    from gateway.ledger import Ledger
     from llm_shared.catalog import default_catalog
-    from llm_shared.ledger import Ledger
 
     Ledger(path).close()  # the real schema and indexes
     catalog, rng = default_catalog(), random.Random(7)
@@ -118,8 +118,8 @@ def run_handler(rows: int, runs: int) -> dict[str, Any]:
     from cost_tracker import env_names as env
     from cost_tracker.run import Deps
     from cost_tracker.secrets import SecretCache
+    from gateway.ledger import Ledger
     from llm_shared.http import build_session
-    from llm_shared.ledger import Ledger
     from tests.cost_tracker.standins import gateway_standin
 
     now = datetime.now(UTC)

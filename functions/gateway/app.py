@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 
+from gateway.ledger import Ledger, UsageRecord, to_ms
 from llm_shared import budget as budget_maths
 from llm_shared.catalog import Model
 from llm_shared.complexity import estimate
 from llm_shared.errors import ConfigError
-from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.pricing import cost_pico, worst_case_cost_pico
 from llm_shared.routing import AUTO_MODEL, GPU, SERVERLESS, RouteDecision, decide, validate_backend
 from llm_shared.usage_schema import usd_string

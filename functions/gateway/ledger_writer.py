@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 
-from llm_shared.ledger import Ledger, UsageRecord
+from gateway.ledger import Ledger, UsageRecord
 
 log = logging.getLogger("gateway.ledger")
 DEFAULT_INTERVAL_S = 0.15

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from llm_shared.ledger import UsageRecord
+from gateway.ledger import UsageRecord
 from llm_shared.money import pico_to_float
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST.encode()

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qs
 
-from llm_shared.ledger import Ledger
+from gateway.ledger import Ledger
 from llm_shared.periods import PERIODS, period
 from llm_shared.usage_schema import build_summary
 

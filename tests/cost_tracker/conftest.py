@@ -16,8 +16,8 @@ from moto import mock_aws
 from cost_tracker import env_names as env
 from cost_tracker.run import Deps
 from cost_tracker.secrets import SecretCache
+from gateway.ledger import Ledger, UsageRecord
 from llm_shared.http import build_session
-from llm_shared.ledger import Ledger, UsageRecord
 from llm_shared.pricing import cost_for
 
 from .standins import GatewayUsageStandIn, gateway_standin

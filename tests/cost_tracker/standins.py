@@ -2,7 +2,7 @@
 
 A real HTTP server on 127.0.0.1 (stdlib, daemon thread, from `standins.lambda_cloud.http_server`),
 started and stopped by a context manager with bounded waits. It serves payloads built by
-`llm_shared.usage_schema.build_summary` from a real `llm_shared.ledger.Ledger`, so the tracker reads
+`llm_shared.usage_schema.build_summary` from a real `gateway.ledger.Ledger`, so the tracker reads
 exactly the contract the real gateway serves. Faults are scriptable per test.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from llm_shared.ledger import Ledger
+from gateway.ledger import Ledger
 from llm_shared.periods import period as calendar_period
 from llm_shared.usage_schema import build_summary
 from standins.lambda_cloud import Reply, http_server, lambda_cloud_standin

@@ -14,7 +14,7 @@ import requests
 
 from gateway.app import GatewayApp
 from gateway.config import GatewayConfig
-from llm_shared.ledger import Ledger, UsageRecord, to_ms
+from gateway.ledger import Ledger, UsageRecord, to_ms
 from standins import Script, asgi_server, standin_server
 from standins.serving import StandinHandle
 

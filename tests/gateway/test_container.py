@@ -49,7 +49,7 @@ def test_requirements_are_exact_pins_covering_every_import():
 
 
 def test_shared_modules_used_by_the_gateway_do_not_import_requests():
-    for name in ("catalog", "money", "pricing", "budget", "periods", "complexity", "routing", "ledger",
+    for name in ("catalog", "money", "pricing", "budget", "periods", "complexity", "routing",
                  "usage_schema", "errors"):
         tree = ast.parse((ROOT / "functions" / "llm_shared" / f"{name}.py").read_text())
         modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}

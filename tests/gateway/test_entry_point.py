@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from llm_shared.ledger import Ledger
+from gateway.ledger import Ledger
 from standins.serving import bind_loopback
 
 from .conftest import CLIENT_TOKEN, HELLO, SERVERLESS_KEY, SMALL, gateway_env

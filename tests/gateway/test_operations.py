@@ -7,8 +7,8 @@ import time
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.ledger import Ledger, UsageRecord
 from gateway.ledger_writer import LedgerWriter
-from llm_shared.ledger import Ledger, UsageRecord
 from llm_shared.pricing import cost_for
 from standins import Script, prompt_tokens
 from standins.serving import bind_loopback
@@ -165,7 +165,7 @@ def test_writer_drops_only_the_record_that_can_never_be_written(tmp_path):
 
 
 def test_ledger_rows_follow_the_record_fields_in_order():
-    from llm_shared.ledger import RECORD_FIELDS
+    from gateway.ledger import RECORD_FIELDS
 
     record = UsageRecord(request_id="r", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=2,
                          completion_tokens=3, cost_pico=4, latency_ms=5.0, status="partial", estimated=True,

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from llm_shared.ledger import Ledger
+from gateway.ledger import Ledger
 from llm_shared.pricing import cost_for
 from llm_shared.usage_schema import usd_string
 from standins import Script, prompt_tokens

@@ -36,6 +36,11 @@ def test_tracker_zip_has_handler_shared_package_and_vendored_deps(tracker_zip):
             "urllib3/__init__.py"} <= entries
 
 
+def test_tracker_zip_carries_no_gateway_only_module(tracker_zip):
+    """The usage ledger is the gateway's (the tracker reads usage over HTTP): it stays out of the zip."""
+    assert [n for n in names(tracker_zip.path) if n.rsplit("/", 1)[-1].startswith("ledger")] == []
+
+
 def test_tracker_zip_has_no_boto3_caches_tests_or_console_scripts(tracker_zip):
     for name in names(tracker_zip.path):
         top = name.split("/", 1)[0]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
+from gateway.ledger import Ledger, UsageRecord, to_ms
 from llm_shared import periods
-from llm_shared.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.usage_schema import JSON_SCHEMA, UsageSummaryError, build_summary, parse_summary
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from llm_shared.errors import ConfigError
 
 STATUSES = ("ok", "error", "partial")
 BACKEND_NAMES = ("serverless", "gpu")

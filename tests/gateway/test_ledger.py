@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.ledger import Ledger, UsageRecord, to_ms
 from llm_shared.errors import ConfigError
-from llm_shared.ledger import Ledger, UsageRecord, to_ms
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
