@@ -81,6 +81,7 @@ def test_build_context_is_limited_to_what_the_image_needs():
     assert rules[0] == "*"  # everything else (.venv, build/, .git, tests) stays out of the context
     assert {"!pyproject.toml", "!functions/"} <= set(rules)
     assert "functions/gateway/gateway.env" in rules  # the secrets file never enters an image
+    assert "functions/llm_ops/" in rules  # nor do the operator tools (and their mcp/langgraph imports)
     copied = re.findall(r"^COPY (?!--from)(\S+)", (GATEWAY / "Dockerfile").read_text(), re.M)
     for source in copied:
         assert source == "pyproject.toml" or source.startswith("functions/"), source

@@ -45,6 +45,7 @@ def test_tracker_zip_has_no_boto3_caches_tests_or_console_scripts(tracker_zip):
     for name in names(tracker_zip.path):
         top = name.split("/", 1)[0]
         assert top not in {"boto3", "botocore", "s3transfer", "bin", "tests"}, name
+        assert top not in {"llm_ops", "mcp", "langgraph"}, name  # operator tools never ship to Lambda
         assert "__pycache__" not in name and not name.endswith(".pyc"), name
         assert not Path(name).name.startswith("."), name
 
