@@ -8,25 +8,23 @@ from what was sent, not from constants.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import orjson
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+from gateway.asgi import ClientGone, Receive, Scope, Send, read_body, respond_json
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.U)
 PER_MESSAGE_TOKENS = 3   # role and separators, as chat templates add them
 PER_REPLY_TOKENS = 3
 CONTROL_PREFIX = "/_standin/"
-_JSON = [(b"content-type", b"application/json")]
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
@@ -98,44 +96,46 @@ class StandinApp:
             return
         path, method = scope["path"], scope["method"]
         if path.endswith("/chat/completions") and method == "POST":
-            await self._chat(scope, receive, send)
+            with contextlib.suppress(ClientGone):  # the caller left before its body arrived
+                await self._chat(scope, receive, send)
         elif path.endswith("/models") and method == "GET":
             self.models_requests += 1
-            await _respond(send, 200, {"object": "list", "data": [
+            await respond_json(send, 200, {"object": "list", "data": [
                 {"id": self.script.model_name or self.name, "object": "model", "owned_by": "standin"}]})
         elif path.startswith(CONTROL_PREFIX):
-            await self._control(path[len(CONTROL_PREFIX):], method, receive, send)
+            with contextlib.suppress(ClientGone):
+                await self._control(path[len(CONTROL_PREFIX):], method, receive, send)
         else:
-            await _respond(send, 404, _error(f"no route {method} {path}", "not_found"))
+            await respond_json(send, 404, _error(f"no route {method} {path}", "not_found"))
 
     async def _control(self, what: str, method: str, receive: Receive, send: Send) -> None:
         if what == "script" and method == "POST":
             try:
-                self.script = Script.from_dict(orjson.loads(await _read_body(receive)))
+                self.script = Script.from_dict(orjson.loads(await read_body(receive)))
             except (ValueError, TypeError) as exc:
-                await _respond(send, 400, _error(str(exc), "invalid_script"))
+                await respond_json(send, 400, _error(str(exc), "invalid_script"))
                 return
         if what in ("script", "stats"):
-            await _respond(send, 200, {"script": asdict(self.script), "requests": self.request_count,
+            await respond_json(send, 200, {"script": asdict(self.script), "requests": self.request_count,
                                        "completed_streams": self.completed_streams,
                                        "abandoned_streams": self.abandoned_streams})
         else:
-            await _respond(send, 404, _error(f"no control {what!r}", "not_found"))
+            await respond_json(send, 404, _error(f"no control {what!r}", "not_found"))
 
     async def _chat(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         self.request_count += 1
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            await _respond(send, 400, _error("body is not JSON", "invalid_json"))
+            await respond_json(send, 400, _error("body is not JSON", "invalid_json"))
             return
         self.requests.append({"body": body, "headers": dict(scope["headers"])})
         script = self.script
         if script.fail_status and script.fail_count != 0:
             if script.fail_count > 0:
                 script.fail_count -= 1
-            await _respond(send, script.fail_status, _error(f"{self.name} scripted failure", "scripted"))
+            await respond_json(send, script.fail_status, _error(f"{self.name} scripted failure", "scripted"))
             return
         if script.delay_s:
             await asyncio.sleep(script.delay_s)
@@ -162,7 +162,7 @@ class StandinApp:
         }
         if not script.omit_usage:
             reply["usage"] = usage
-        await _respond(send, 200, reply)
+        await respond_json(send, 200, reply)
 
     async def _stream(self, receive: Receive, send: Send, script: Script, ident: str, model: str,
                       words: list[str], finish: str, usage: dict[str, int] | None) -> None:
@@ -212,18 +212,3 @@ def _event(payload: dict[str, Any]) -> bytes:
 def _error(message: str, code: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "standin_error", "param": None, "code": code}}
 
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = orjson.dumps(payload)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*_JSON, (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
+from .asgi import Receive, Send
 from .sse import StreamMeter
 
 log = logging.getLogger("gateway.stream")
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def relay(chunks: AsyncIterator[bytes], meter: StreamMeter, send: Send, receive: Receive,

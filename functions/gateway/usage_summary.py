@@ -7,15 +7,21 @@ reads exactly what is written here. `period=day|month` uses the calendar bounds 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from gateway.ledger import Ledger
 from llm_shared.periods import PERIODS, period
 from llm_shared.usage_schema import build_summary
 
+from .asgi import Handler, HttpRequest, respond_json
 from .openai_errors import bad_request
+
+if TYPE_CHECKING:
+    from .app import GatewayApp
 
 MAX_CUSTOM_DAYS = 366
 _PLUS_DECODED_AS_SPACE = re.compile(r" (\d\d:?\d\d)$")
@@ -70,3 +76,17 @@ def usage_summary(ledger: Ledger, name: str, start: datetime, end: datetime, tim
     return build_summary(period=name, start=start, end=end, time_zone=time_zone, generated_at=now,
                          rows=ledger.summary_rows(start, end),
                          unique_users_total=ledger.unique_users(start, end))
+
+
+def endpoint(app: GatewayApp) -> Handler:
+    async def handle(request: HttpRequest) -> None:
+        app.auth.require_admin(request.headers.get(b"authorization"))
+        now = app.clock()
+        name, start, end = summary_window(request.query_string, now, app.config.time_zone)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, app.writer.flush)
+        payload = await loop.run_in_executor(None, usage_summary, app.ledger, name, start, end,
+                                             app.config.time_zone, now)
+        await respond_json(request.send, 200, payload)
+
+    return handle

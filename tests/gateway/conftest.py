@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from gateway.app import GatewayApp
+from gateway.asgi import Receive, Scope, Send, read_body, respond
 from gateway.config import GatewayConfig
 from gateway.ledger import Ledger, UsageRecord, to_ms
 from standins import Script, asgi_server, standin_server
@@ -55,17 +56,14 @@ def seed_row(path: Path, when: datetime, cost_pico: int, model: str = SMALL,
 def canned_upstream(body: bytes, content_type: bytes = b"application/json") -> Any:
     """An ASGI stand-in backend answering every request with 200 and exactly these bytes (odd upstreams)."""
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", content_type)]})
-        await send({"type": "http.response.body", "body": body})
+        await read_body(receive)
+        await respond(send, 200, body, content_type)
 
     return app
 

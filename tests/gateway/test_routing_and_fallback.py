@@ -149,7 +149,7 @@ def test_max_tokens_is_forwarded_and_caps_the_completion(gw, backends):
 
 
 def test_a_large_prompt_is_routed_like_any_other(gw, backends):
-    from gateway.app import LARGE_PROMPT_BYTES
+    from gateway.chat_pipeline import LARGE_PROMPT_BYTES
     from llm_shared.complexity import estimate
 
     text = "Refactor this step by step:\n```python\n" + "def f(x):\n    return x + 1\n" * 2000 + "```"

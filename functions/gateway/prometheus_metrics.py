@@ -1,12 +1,22 @@
-"""Prometheus metrics of the gateway, in their own registry (several apps can live in one process)."""
+"""The gateway's Prometheus metrics (GET /metrics), in their own registry (several apps per process).
+
+Not the tracker's CloudWatch metrics: those are `cost_tracker` and `llm_shared.metrics_contract`.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.ledger import UsageRecord
 from llm_shared.money import pico_to_float
+
+from .asgi import Handler, HttpRequest, respond
+
+if TYPE_CHECKING:
+    from .app import GatewayApp
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST.encode()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -68,3 +78,11 @@ class GatewayMetrics:
         self.ledger_pending.set(ledger_pending)
         self.ledger_dropped.set(ledger_dropped)
         return generate_latest(self.registry)
+
+
+def endpoint(app: GatewayApp) -> Handler:
+    async def handle(request: HttpRequest) -> None:
+        body = app.metrics.render(app.guard.used_ratio(), app.writer.pending, app.writer.dropped_records)
+        await respond(request.send, 200, body, CONTENT_TYPE)
+
+    return handle

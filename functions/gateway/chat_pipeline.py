@@ -1,0 +1,293 @@
+"""POST /v1/chat/completions: admit → route → reserve → call with fallback → settle → record.
+
+Each step is one method below, in that order. Every admitted request ends in exactly one ledger
+row (ok, partial or error) and its reservation settled, whichever way it ends; the streaming and
+non-streaming paths share the fallback and differ only in how the chosen backend's answer is
+relayed and metered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from gateway.ledger import UsageRecord, to_ms
+from llm_shared import budget as budget_maths
+from llm_shared.catalog import Model
+from llm_shared.complexity import estimate
+from llm_shared.errors import ConfigError
+from llm_shared.pricing import cost_pico, worst_case_cost_pico
+from llm_shared.routing import AUTO_MODEL, RouteDecision, decide, validate_backend
+from llm_shared.usage_schema import usd_string
+
+from .asgi import BodyTooLarge, Handler, Headers, HttpRequest, Send, read_body, respond_with
+from .budget_guard import BUDGET_EXCEEDED, Reservation, budget_exceeded
+from .chat_request import ChatRequest, check_context_window, parse_chat_request, upstream_body
+from .env_names import MAX_BODY_BYTES
+from .openai_errors import GatewayError, bad_request
+from .sse import StreamMeter, usage_counts
+from .stream_relay import relay
+from .token_estimates import estimate_prompt_tokens, estimate_text_tokens, prompt_upper_bound
+from .upstreams import BAD_RESPONSE, TIMEOUT, Upstream, UpstreamFailure
+
+if TYPE_CHECKING:
+    from .app import GatewayApp
+
+log = logging.getLogger("gateway")
+
+LARGE_PROMPT_BYTES = 32_768
+_SSE_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+
+T = TypeVar("T")
+
+
+class _Call:
+    """One admitted chat request on its way through the upstreams."""
+
+    __slots__ = ("decision", "downgraded", "model", "request", "request_id", "reservation", "session_id",
+                 "started", "ts_ms")
+
+    def __init__(self, *, request_id: str, ts_ms: int, started: float, request: ChatRequest,
+                 decision: RouteDecision, model: Model, reservation: Reservation, downgraded: bool,
+                 session_id: str | None) -> None:
+        self.request_id = request_id
+        self.ts_ms = ts_ms
+        self.started = started
+        self.request = request
+        self.decision = decision
+        self.model = model
+        self.reservation = reservation
+        self.downgraded = downgraded
+        self.session_id = session_id
+
+
+def endpoint(app: GatewayApp) -> Handler:
+    return ChatPipeline(app).handle
+
+
+class ChatPipeline:
+    """The chat flow of one gateway app; the guard and writer are the app's, live after startup."""
+
+    def __init__(self, app: GatewayApp) -> None:
+        self._app = app
+        self._config = app.config
+        self._catalog = app.catalog
+        # With a model map, the GPU host serves exactly the mapped models; without one, every model.
+        self._gpu_models = frozenset(app.config.gpu_model_map) or None
+        self._metrics = app.metrics
+        self._upstreams = app.upstreams
+        self._id_prefix = f"gw-{os.urandom(5).hex()}-"
+        self._ids = itertools.count(1)
+
+    async def handle(self, http: HttpRequest) -> None:
+        request = await self._admit(http)
+        try:
+            tools = [request.body[k] for k in ("tools", "functions") if request.body.get(k)]
+            prompt_bound = prompt_upper_bound(request.messages, tools)
+            decision, model, downgraded = await self._route(request, http.headers, prompt_bound)
+            reservation = self._reserve(request, model, prompt_bound)
+        except GatewayError as exc:
+            if exc.code == BUDGET_EXCEEDED:
+                self._metrics.refusals.inc()
+            raise
+        session = http.headers.get(b"x-session-id")
+        call = _Call(request_id=f"{self._id_prefix}{next(self._ids)}", ts_ms=to_ms(self._app.clock()),
+                     started=time.perf_counter(), request=request, decision=decision, model=model,
+                     reservation=reservation, downgraded=downgraded,
+                     session_id=session.decode("latin-1")[:200] if session else None)
+        try:
+            if request.stream:
+                await self._stream(call, http)
+            else:
+                await self._complete(call, http.send)
+        finally:
+            if not reservation.settled:  # an unexpected error: release the hold, count nothing
+                self._app.guard.settle(reservation, 0)
+
+    # admit → route → reserve ----------------------------------------------------------------------
+
+    async def _admit(self, http: HttpRequest) -> ChatRequest:
+        """A known client token and a well-formed request body, or an OpenAI-style 4xx."""
+        headers = http.headers
+        self._app.auth.role(headers.get(b"authorization"))
+        try:
+            raw = await read_body(http.receive, self._config.max_body_bytes, headers.get(b"content-length"))
+        except BodyTooLarge as exc:
+            raise GatewayError(413, f"{exc} ({MAX_BODY_BYTES})", code="body_too_large") from None
+        priority = headers.get(b"x-cost-priority")
+        return parse_chat_request(raw, self._catalog,
+                                  priority.decode("latin-1").strip() if priority else None)
+
+    async def _route(self, request: ChatRequest, headers: dict[bytes, bytes],
+                     prompt_bound: int) -> tuple[RouteDecision, Model, bool]:
+        forced_raw = headers.get(b"x-force-backend")
+        try:
+            forced = (validate_backend(forced_raw.decode("latin-1").strip()) if forced_raw
+                      else self._config.force_backend)
+        except ConfigError as exc:
+            raise bad_request(f"x-force-backend: {exc}", "x-force-backend", "invalid_value") from None
+        status = self._app.guard.status()
+        if status == budget_maths.EXCEEDED:
+            raise budget_exceeded()
+        model_arg = request.model
+        downgraded = False
+        if model_arg == AUTO_MODEL and status == budget_maths.WARNING:
+            model_arg, downgraded = self._catalog.cheapest().id, True
+            self._metrics.downgrades.inc()
+        complexity = None
+        if prompt_bound > LARGE_PROMPT_BYTES:
+            # The estimate is regex work over all the text (about 0.2 s per MB). In a thread the GIL
+            # is handed back every few ms, so other requests keep flowing meanwhile.
+            complexity = await asyncio.get_running_loop().run_in_executor(None, estimate, request.messages)
+        decision = decide(request.messages, rng=self._app.rng, model=model_arg,
+                          cost_priority=request.cost_priority, force_backend=forced,
+                          serverless_ratio=self._config.serverless_ratio, catalog=self._catalog,
+                          complexity=complexity, gpu_models=self._gpu_models)
+        model = self._catalog.get(decision.model)
+        if request.model == AUTO_MODEL:
+            check_context_window(request, model)
+        return decision, model, downgraded
+
+    def _reserve(self, request: ChatRequest, model: Model, prompt_bound: int) -> Reservation:
+        """Hold the request's worst-case cost (every prompt token, the full completion cap)."""
+        completion_cap = (request.max_tokens or model.context_window) * request.n
+        return self._app.guard.reserve(worst_case_cost_pico(model, prompt_bound, completion_cap))
+
+    # call with fallback -----------------------------------------------------------------------------
+
+    async def _with_fallback(self, call: _Call,
+                             attempt: Callable[[Upstream, bytes], Awaitable[T]]) -> tuple[str, T]:
+        """(backend, answer) of the first backend in the decision's order whose `attempt` does not
+        raise UpstreamFailure; when every one does, the request is recorded as an error and fails."""
+        failures: list[UpstreamFailure] = []
+        for backend in call.decision.attempts:
+            upstream = self._upstreams[backend]
+            try:
+                return backend, await attempt(upstream, upstream_body(call.request,
+                                                                      upstream.model_name(call.model.id)))
+            except UpstreamFailure as failure:
+                failures.append(failure)
+                self._metrics.fallbacks.labels(backend, failure.kind).inc()
+                log.warning("upstream failed: %s", failure)
+        self._finish(call, call.decision.backend, 0, 0, "error", False)
+        detail = "; ".join(str(f) for f in failures)
+        if all(f.kind == TIMEOUT for f in failures):
+            raise GatewayError(504, f"both backends timed out ({detail})", type_="server_error",
+                               code="upstream_timeout")
+        raise GatewayError(502, f"both backends failed ({detail})", type_="server_error",
+                           code="upstream_error")
+
+    async def _complete(self, call: _Call, send: Send) -> None:
+        backend, (status, payload, content_type, body) = await self._with_fallback(call, _complete_json)
+        headers = self._response_headers(call, backend, content_type.encode("latin-1"))
+        if status != 200:  # a 4xx from the backend: the request itself was refused; pass it on
+            self._finish(call, backend, 0, 0, "error", False)
+            await respond_with(send, status, payload, headers)
+            return
+        counts = usage_counts(body.get("usage"))
+        if counts is None:
+            prompt = estimate_prompt_tokens(call.request.messages)
+            choices = body.get("choices")
+            completion = sum(estimate_text_tokens(_message_text(c))
+                             for c in (choices if isinstance(choices, list) else ()))
+            counts, estimated = (prompt, completion), True
+        else:
+            estimated = False
+        cost = self._finish(call, backend, counts[0], counts[1], "ok", estimated)
+        headers.append((b"x-cost-usd", usd_string(cost).encode()))
+        if estimated:
+            headers.append((b"x-usage-estimated", b"true"))
+        await respond_with(send, 200, payload, headers)
+
+    async def _stream(self, call: _Call, http: HttpRequest) -> None:
+        backend, response = await self._with_fallback(call, Upstream.open_stream)
+        if response.status != 200:
+            payload = await response.read()
+            response.release()
+            self._finish(call, backend, 0, 0, "error", False)
+            content_type = response.headers.get("Content-Type", "application/json").encode("latin-1")
+            await respond_with(http.send, response.status, payload,
+                               self._response_headers(call, backend, content_type))
+            return
+
+        meter = StreamMeter(forward_usage_chunk=call.request.client_wants_usage)
+        headers = self._response_headers(call, backend, b"text/event-stream") + _SSE_HEADERS
+        await http.send({"type": "http.response.start", "status": 200, "headers": headers})
+
+        recorded = False
+
+        def record(complete: bool) -> int:
+            nonlocal recorded
+            recorded = True
+            if complete and meter.usage is not None:
+                return self._finish(call, backend, meter.usage[0], meter.usage[1], "ok", False)
+            prompt = meter.usage[0] if meter.usage else estimate_prompt_tokens(call.request.messages)
+            return self._finish(call, backend, prompt, meter.estimated_completion_tokens(),
+                                "ok" if complete else "partial", True)
+
+        def on_complete() -> bytes:
+            # An SSE comment (ignored by SDKs): a stream's cost is only known at its end.
+            return b": x-cost-usd=%s\n\n" % usd_string(record(complete=True)).encode()
+
+        complete = False
+        try:
+            complete = await relay(response.content.iter_any(), meter, http.send, http.receive, on_complete)
+        finally:
+            if complete:
+                response.release()
+            else:
+                response.close()  # never reuse a half-read connection
+            if not recorded:
+                record(complete=False)
+
+    def _response_headers(self, call: _Call, backend: str, content_type: bytes) -> Headers:
+        headers = [(b"content-type", content_type), (b"x-backend", backend.encode()),
+                   (b"x-model", call.model.id.encode()), (b"x-request-id", call.request_id.encode())]
+        if backend != call.decision.backend:
+            headers.append((b"x-fallback-from", call.decision.backend.encode()))
+        if call.downgraded:
+            headers.append((b"x-budget-downgraded", b"true"))
+        return headers
+
+    # settle → record --------------------------------------------------------------------------------
+
+    def _finish(self, call: _Call, backend: str, prompt: int, completion: int, status: str,
+                estimated: bool) -> int:
+        """Settle the reservation at the real cost, then record the request; returns the cost."""
+        cost = cost_pico(call.model, prompt, completion)
+        self._app.guard.settle(call.reservation, cost)
+        record = UsageRecord(
+            request_id=call.request_id, ts_ms=call.ts_ms, model=call.model.id, backend=backend,
+            prompt_tokens=prompt, completion_tokens=completion, cost_pico=cost,
+            latency_ms=(time.perf_counter() - call.started) * 1000, status=status, estimated=estimated,
+            user_id=call.request.user, session_id=call.session_id, complexity=call.decision.complexity)
+        self._app.writer.submit(record)
+        self._metrics.observe(record)
+        return cost
+
+
+async def _complete_json(upstream: Upstream, body: bytes) -> tuple[int, bytes, str, Any]:
+    """A non-streaming call; a 200 must carry a JSON object (else the next backend is tried)."""
+    status, payload, content_type = await upstream.complete(body)
+    if status != 200:
+        return status, payload, content_type, None
+    try:
+        parsed = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise UpstreamFailure(upstream.name, BAD_RESPONSE, "200 with a body that is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise UpstreamFailure(upstream.name, BAD_RESPONSE, "200 without a JSON object")
+    return status, payload, content_type, parsed
+
+
+def _message_text(choice: Any) -> str:
+    message = choice.get("message") if isinstance(choice, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else ""
