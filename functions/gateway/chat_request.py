@@ -16,6 +16,7 @@ from llm_shared.catalog import Catalog, Model
 from llm_shared.errors import ConfigError
 from llm_shared.routing import AUTO_MODEL, validate_priority
 
+from .json_depth import MAX_JSON_DEPTH, first_too_deep, may_be_too_deep
 from .openai_errors import GatewayError, bad_request
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -67,12 +68,29 @@ def _check_message(index: int, message: Any) -> None:
             if not isinstance(part, dict) or not isinstance(part.get("type"), str):
                 raise bad_request(f"{where}.content[{part_index}] must be an object with a 'type'",
                                   f"{where}.content", "invalid_type")
+            if part["type"] == "text" and not isinstance(part.get("text"), str):
+                raise bad_request(f"{where}.content[{part_index}].text must be a string",
+                                  f"{where}.content[{part_index}].text", "invalid_type")
         return
     if content is None and role in ("assistant", "tool", "function") and (
             message.get("tool_calls") or message.get("function_call")):
         return
     raise bad_request(f"{where}.content must be a string or a list of content parts, "
                       f"got {type(content).__name__}", f"{where}.content", "invalid_type")
+
+
+def _field_named(path: tuple[str | int, ...]) -> str:
+    """The field a 400 names: a top-level field, or a message's field (and a content part's)."""
+    top = str(path[0])
+    if top != "messages" or len(path) < 2:
+        return top
+    name = f"messages[{path[1]}]"
+    if len(path) < 3 or not isinstance(path[2], str):
+        return name
+    name += f".{path[2]}"
+    if path[2] == "content" and len(path) >= 5 and isinstance(path[3], int) and isinstance(path[4], str):
+        name += f"[{path[3]}].{path[4]}"
+    return name
 
 
 def parse_chat_request(raw: bytes, catalog: Catalog, header_priority: str | None = None) -> ChatRequest:
@@ -83,6 +101,12 @@ def parse_chat_request(raw: bytes, catalog: Catalog, header_priority: str | None
         raise bad_request(f"request body is not valid JSON: {exc}", None, "invalid_json") from None
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object", None, "invalid_type")
+    if may_be_too_deep(raw):
+        path = first_too_deep(body)
+        if path is not None:
+            field = _field_named(path)
+            raise bad_request(f"{field} nests deeper than the gateway's limit of {MAX_JSON_DEPTH} levels "
+                              "(counting the request body as one)", field, "nesting_too_deep")
 
     model = body.get("model")
     if model is None:

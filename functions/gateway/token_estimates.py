@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .json_depth import MAX_JSON_DEPTH, first_too_deep
+
 TEMPLATE_TOKENS_PER_MESSAGE = 8
 # Chat templates may add a default system preamble (Llama 3.1's adds a dated header of ~25 tokens).
 TEMPLATE_TOKENS_PER_REQUEST = 64
@@ -30,7 +32,11 @@ def _parts(content: Any) -> list[str]:
 
 
 def _rendered_bytes(value: Any) -> int:
-    """Bytes of a JSON value as templates render it (`tojson`, indented; ASCII escapes cost more)."""
+    """Bytes of a JSON value as templates render it (`tojson`, indented; ASCII escapes cost more).
+    `json.dumps` recurses, so the depth is checked first (parse_chat_request has already refused
+    deeper bodies; this keeps the function safe on its own)."""
+    if first_too_deep(value) is not None:
+        raise ValueError(f"a value nested deeper than {MAX_JSON_DEPTH} levels has no prompt bound")
     return len(json.dumps(value, indent=4))
 
 

@@ -58,8 +58,9 @@ def _text_of(messages: Iterable[Mapping[str, object]]) -> tuple[str, str, int]:
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):
+            # Only string parts: str() of client-supplied structure would recurse without a bound.
             content = " ".join(
-                str(p.get("text", "")) for p in content if isinstance(p, Mapping)
+                p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
             )
         text = content if isinstance(content, str) else ""
         parts.append(text)

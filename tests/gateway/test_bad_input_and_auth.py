@@ -44,6 +44,8 @@ BAD_BODIES = [
     ({"model": SMALL, "messages": [{"role": "user", "content": 5}]}, 400, "messages[0].content", "int"),
     ({"model": SMALL, "messages": [{"role": "user", "content": [5]}]}, 400, "messages[0].content", "type"),
     ({"model": SMALL, "messages": [{"role": "user"}]}, 400, "messages[0].content", "NoneType"),
+    ({"model": SMALL, "messages": [{"role": "user", "content": [{"type": "text", "text": {"t": "x"}}]}]},
+     400, "messages[0].content[0].text", "must be a string"),
     ({**GOOD, "max_tokens": 0}, 400, "max_tokens", ">= 1"),
     ({**GOOD, "max_tokens": -5}, 400, "max_tokens", ">= 1"),
     ({**GOOD, "max_tokens": "100"}, 400, "max_tokens", "integer"),
