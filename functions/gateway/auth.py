@@ -1,4 +1,8 @@
-"""Bearer-token checks in constant time: clients for chat, a separate admin token for usage."""
+"""Bearer-token checks in constant time, and the two roles (docs/adr/0007-gateway-token-roles.md).
+
+Client tokens chat (they spend budget); the admin token, held by the cost tracker, reads usage and
+metrics and cannot chat, so a leaked tracker secret buys nothing.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,12 @@ class Authenticator:
         if is_client:
             return CLIENT
         raise GatewayError(401, "invalid bearer token", type_="invalid_request_error", code="invalid_api_key")
+
+    def require_client(self, authorization: bytes | None) -> None:
+        """Chat spends budget: client tokens only."""
+        if self.role(authorization) != CLIENT:
+            raise GatewayError(403, "chat needs a client token; the admin token only reads usage and metrics",
+                               type_="permission_error", code="client_token_required")
 
     def require_admin(self, authorization: bytes | None) -> None:
         if self.role(authorization) != ADMIN:

@@ -114,9 +114,9 @@ class ChatPipeline:
     # admit → route → reserve ----------------------------------------------------------------------
 
     async def _admit(self, http: HttpRequest) -> ChatRequest:
-        """A known client token and a well-formed request body, or an OpenAI-style 4xx."""
+        """A client token (the admin token cannot spend) and a well-formed body, or an OpenAI-style 4xx."""
         headers = http.headers
-        self._app.auth.role(headers.get(b"authorization"))
+        self._app.auth.require_client(headers.get(b"authorization"))
         try:
             raw = await read_body(http.receive, self._config.max_body_bytes, headers.get(b"content-length"))
         except BodyTooLarge as exc:

@@ -5,7 +5,7 @@ gateway reads exactly these at start, so the two cannot drift.
 """
 
 CLIENT_TOKENS = "GATEWAY_CLIENT_TOKENS"      # secret: comma-separated bearer tokens for clients
-ADMIN_TOKEN = "GATEWAY_ADMIN_TOKEN"          # secret: bearer token for /v1/usage/* (cost tracker)
+ADMIN_TOKEN = "GATEWAY_ADMIN_TOKEN"          # secret: /v1/usage/* and /metrics, never chat (cost tracker)
 SERVERLESS_BASE_URL = "SERVERLESS_BASE_URL"  # OpenAI-compatible pay-per-token API, e.g. https://.../v1
 SERVERLESS_API_KEY = "SERVERLESS_API_KEY"    # secret
 GPU_BASE_URL = "GPU_BASE_URL"                # the host's own model server, e.g. http://127.0.0.1:8000/v1

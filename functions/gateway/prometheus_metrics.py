@@ -82,6 +82,7 @@ class GatewayMetrics:
 
 def endpoint(app: GatewayApp) -> Handler:
     async def handle(request: HttpRequest) -> None:
+        app.auth.require_admin(request.headers.get(b"authorization"))  # spend and budget use: ADR 0007
         body = app.metrics.render(app.guard.used_ratio(), app.writer.pending, app.writer.dropped_records)
         await respond(request.send, 200, body, CONTENT_TYPE)
 

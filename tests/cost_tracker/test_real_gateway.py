@@ -51,3 +51,20 @@ def test_the_tracker_reads_the_real_gateway_and_pushes_its_spend(aws, backends, 
     assert result.figures.gpu_token_value_day_pico == gpu_value
     assert result.report["requests_day"] == 4
     assert stack_metric(aws, mc.DAILY_COST)[0]["Maximum"] == pytest.approx(pico_to_float(serverless))
+
+
+def test_the_trackers_token_reads_usage_and_metrics_and_cannot_chat(aws, backends, tmp_path):
+    """Token roles (docs/adr/0007-gateway-token-roles.md), with the token the tracker reads from
+    Secrets Manager: a leaked tracker secret buys no tokens."""
+    aws.secretsmanager.put_secret_value(SecretId=aws.token_arn, SecretString=ADMIN_TOKEN)
+    token = aws.secretsmanager.get_secret_value(SecretId=aws.token_arn)["SecretString"]
+    with running_gateway(backends, tmp_path, clock=lambda: NOW, TIME_ZONE=ZONE) as gw:
+        refused = gw.chat({"model": SMALL, "messages": HELLO}, token=token)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "client_token_required"
+        assert gw.summary(token=token).status_code == 200
+        assert gw.metrics(token=token).status_code == 200
+        environ = make_env(aws, gw.url, **{env.TIME_ZONE: ZONE})
+        result = run_once(load_settings(environ), make_deps(aws), now=NOW)
+        assert gw.rows() == []
+    assert result.report["requests_day"] == 0
+    assert backends.serverless.app.request_count + backends.gpu.app.request_count == 0

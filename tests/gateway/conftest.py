@@ -107,6 +107,9 @@ class Gateway:
         return requests.get(f"{self.v1}/usage/summary?{query}", headers={"Authorization": f"Bearer {token}"},
                             timeout=30)
 
+    def metrics(self, token: str = ADMIN_TOKEN) -> requests.Response:
+        return requests.get(f"{self.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
     def rows(self) -> list[tuple]:
         """Every ledger row, after the writer has flushed."""
         assert self.app.writer is not None and self.app.writer.flush()

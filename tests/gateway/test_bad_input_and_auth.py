@@ -169,7 +169,7 @@ def test_secrets_never_reach_logs_or_error_bodies(backends, tmp_path, caplog):
     backends.gpu.script = Script(fail_status=500, fail_count=-1)
     with running_gateway(backends, tmp_path) as gw:
         bodies = [gw.chat(GOOD).text, gw.chat(GOOD, token="Bearer-guess-000000000000").text,
-                  gw.summary(token=CLIENT_TOKEN).text, requests.get(f"{gw.url}/metrics", timeout=30).text]
+                  gw.summary(token=CLIENT_TOKEN).text, gw.metrics().text]
         text = "\n".join(bodies) + caplog.text + repr(gw.app.config)
     for secret in (CLIENT_TOKEN, OTHER_CLIENT_TOKEN, ADMIN_TOKEN, SERVERLESS_KEY):
         assert secret not in text

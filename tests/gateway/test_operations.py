@@ -30,7 +30,7 @@ def test_metrics_count_requests_tokens_cost_latency_and_budget(gw, backends):
     backends.serverless.script = Script(fail_status=503, fail_count=1)
     gw.chat({"model": SMALL, "messages": HELLO})  # falls back to the GPU
     gw.chat({"model": "nope", "messages": HELLO})  # rejected before routing
-    response = requests.get(f"{gw.url}/metrics", timeout=10)
+    response = gw.metrics()
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     samples = _samples(response.text)
     serverless = (("backend", "serverless"), ("model", SMALL), ("status", "ok"))

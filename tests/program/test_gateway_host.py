@@ -170,3 +170,20 @@ def test_the_remote_bin_dir_is_created_before_any_script_is_copied(run):
     for copy in run.of_type(COPY):
         assert copy.inputs["remotePath"].rsplit("/", 1)[0] == f"{REMOTE}/bin"
         assert any(urn.endswith("::gateway-dirs") for urn in run.options[(COPY, copy.name)].dependencies)
+
+
+def test_the_tracker_holds_the_gateways_admin_token_never_a_client_token(run):
+    """Token roles (ADR 0007): the tracker's secret is the env file's admin token, which reads usage and
+    metrics and cannot chat; no client token (which can spend) is stored for the tracker."""
+    from cost_tracker import env_names as tracker_env
+
+    pairs = dict(line.split("=", 1) for line in reveal(run.one(COMMAND, "gateway-env-file").inputs["stdin"])
+                 .splitlines())
+    stored = {r.name: reveal(r.inputs["secretString"])
+              for r in run.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    tracker_secret = run.one("aws:lambda/function:Function", "cost-tracker").inputs["environment"][
+        "variables"][tracker_env.GATEWAY_TOKEN_SECRET_ARN]
+    assert "secrets-gateway-admin-token" in tracker_secret
+    assert stored["secrets-gateway-admin-token"] == pairs[env_names.ADMIN_TOKEN]
+    for client_token in pairs[env_names.CLIENT_TOKENS].split(","):
+        assert client_token not in stored.values()
