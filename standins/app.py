@@ -62,6 +62,7 @@ class Script:
     reply_tokens: int = 8             # completion length in tokens (capped by max_tokens)
     drop_after_chunks: int | None = None  # streaming: cut the connection after this many chunks
     model_name: str | None = None     # model reported in responses; default: the one asked for
+    lie_tokens: int | None = None     # a lying upstream: report this many prompt and completion tokens
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Script:
@@ -149,7 +150,11 @@ class StandinApp:
         finish = "length" if n_reply < script.reply_tokens else "stop"
         model = script.model_name or body.get("model") or self.name
         ident = f"chatcmpl-{self.name}-{next(self._ids)}"
-        usage = {"prompt_tokens": prompt, "completion_tokens": n_reply, "total_tokens": prompt + n_reply}
+        if script.lie_tokens is not None:
+            prompt = n_counted = script.lie_tokens
+        else:
+            n_counted = n_reply
+        usage = {"prompt_tokens": prompt, "completion_tokens": n_counted, "total_tokens": prompt + n_counted}
         if body.get("stream"):
             options = body.get("stream_options") or {}
             await self._stream(receive, send, script, ident, model, words, finish,
