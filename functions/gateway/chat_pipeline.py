@@ -36,6 +36,7 @@ from .sse import StreamMeter, usage_counts
 from .stream_relay import relay
 from .token_estimates import estimate_prompt_tokens, estimate_text_tokens, prompt_upper_bound
 from .upstreams import BAD_RESPONSE, TIMEOUT, Upstream, UpstreamFailure
+from .usage_clamp import completion_cap, usage_bounds
 
 if TYPE_CHECKING:
     from .app import GatewayApp
@@ -51,8 +52,8 @@ T = TypeVar("T")
 class _Call:
     """One admitted chat request on its way through the upstreams."""
 
-    __slots__ = ("decision", "downgraded", "model", "request", "request_id", "reservation", "session_id",
-                 "started", "ts_ms")
+    __slots__ = ("clamped", "decision", "downgraded", "model", "request", "request_id", "reservation",
+                 "session_id", "started", "ts_ms")
 
     def __init__(self, *, request_id: str, ts_ms: int, started: float, request: ChatRequest,
                  decision: RouteDecision, model: Model, reservation: Reservation, downgraded: bool,
@@ -66,6 +67,7 @@ class _Call:
         self.reservation = reservation
         self.downgraded = downgraded
         self.session_id = session_id
+        self.clamped = False  # the backend's usage was over the request's bounds
 
 
 def endpoint(app: GatewayApp) -> Handler:
@@ -157,8 +159,8 @@ class ChatPipeline:
 
     def _reserve(self, request: ChatRequest, model: Model, prompt_bound: int) -> Reservation:
         """Hold the request's worst-case cost (every prompt token, the full completion cap)."""
-        completion_cap = (request.max_tokens or model.context_window) * request.n
-        return self._app.guard.reserve(worst_case_cost_pico(model, prompt_bound, completion_cap))
+        completion = completion_cap(model, request.max_tokens, request.n)
+        return self._app.guard.reserve(worst_case_cost_pico(model, prompt_bound, completion))
 
     # call with fallback -----------------------------------------------------------------------------
 
@@ -202,8 +204,10 @@ class ChatPipeline:
             estimated = False
         cost = self._finish(call, backend, counts[0], counts[1], "ok", estimated)
         headers.append((b"x-cost-usd", usd_string(cost).encode()))
-        if estimated:
+        if estimated or call.clamped:
             headers.append((b"x-usage-estimated", b"true"))
+        if call.clamped:
+            headers.append((b"x-usage-clamped", b"true"))
         await respond_with(send, 200, payload, headers)
 
     async def _stream(self, call: _Call, http: HttpRequest) -> None:
@@ -260,7 +264,17 @@ class ChatPipeline:
 
     def _finish(self, call: _Call, backend: str, prompt: int, completion: int, status: str,
                 estimated: bool) -> int:
-        """Settle the reservation at the real cost, then record the request; returns the cost."""
+        """Settle the reservation at the real cost, then record the request; returns the cost.
+        Counts over the request's bounds (a lying or broken backend) are recorded at the bound and
+        the row is flagged estimated, so guard and ledger agree on a cost that fits the ledger."""
+        bounded_prompt, bounded_completion, clamped = usage_bounds(
+            call.model, call.request.max_tokens, call.request.n).clamp(prompt, completion)
+        if clamped:
+            log.warning("usage from %s clamped to the request's bounds (request %s): reported prompt=%d "
+                        "completion=%d, recorded prompt=%d completion=%d", backend, call.request_id, prompt,
+                        completion, bounded_prompt, bounded_completion)
+            self._metrics.usage_clamped.labels(backend).inc()
+            prompt, completion, estimated, call.clamped = bounded_prompt, bounded_completion, True, True
         cost = cost_pico(call.model, prompt, completion)
         self._app.guard.settle(call.reservation, cost)
         record = UsageRecord(

@@ -19,6 +19,7 @@ from llm_shared.periods import parse_zone
 from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend
 
 from . import env_names as names
+from .usage_clamp import INT64_MAX, largest_cost_pico
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_DAILY_BUDGET_USD = "50"
@@ -58,6 +59,11 @@ class GatewayConfig:
         if missing:  # `auto` routes by tier: a request needing a missing one could not be served
             raise ConfigError(f"{names.CATALOG_PATH}: the catalog needs a model of every tier "
                               f"({', '.join(TIERS)}); none of tier {', '.join(missing)}")
+        too_costly = [m.id for m in catalog if largest_cost_pico(m) > INT64_MAX]
+        if too_costly:  # a ledger row of such a request would overflow SQLite's 64-bit integers
+            raise ConfigError(f"{names.CATALOG_PATH}: the largest request to {', '.join(too_costly)} (a full "
+                              "context window in, n x the window out) would cost more picodollars than "
+                              "a 64-bit integer holds; lower the price or the context window")
         time_zone = _get(env, names.TIME_ZONE) or "UTC"
         try:
             parse_zone(time_zone)

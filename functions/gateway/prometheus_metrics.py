@@ -41,6 +41,9 @@ class GatewayMetrics:
                                 registry=r)
         self.downgrades = Counter("gateway_budget_downgrades", "auto requests sent to the cheapest model",
                                   registry=r)
+        self.usage_clamped = Counter("gateway_usage_clamped", "Answers whose reported usage was over the "
+                                     "request's bounds (recorded at the bound, flagged)", ["backend"],
+                                     registry=r)
         self.rejected = Counter("gateway_rejected_requests", "Requests refused before routing",
                                 ["status"], registry=r)
         self.budget_used = Gauge("gateway_budget_used_ratio", "Spend over budget per period", ["period"],

@@ -122,3 +122,23 @@ def test_log_filter_redacts_every_secret():
                                (f"Bearer {SERVERLESS_KEY}", ADMIN_TOKEN), None)
     assert RedactSecrets(config.secrets()).filter(record)
     assert record.getMessage() == "upstream said Bearer *** and ***"
+
+
+def test_a_catalog_whose_largest_request_overflows_a_ledger_integer_is_refused_at_start(tmp_path):
+    """No integer overflow anywhere: recorded usage is clamped to the window, so the catalog bounds it."""
+    models = [{"id": f"m-{tier}", "tier": tier, "context_window": 8192, "input_usd_per_million": "0.1",
+               "output_usd_per_million": "0.1"} for tier in ("small", "medium", "large")]
+    models[2].update(context_window=10**9, output_usd_per_million="1000000")
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"models": models}))
+    with pytest.raises(ConfigError) as error:
+        GatewayConfig.from_env({**BASE, env_names.CATALOG_PATH: str(path)})
+    assert env_names.CATALOG_PATH in str(error.value) and "m-large" in str(error.value)
+    assert "m-small" not in str(error.value)
+    models[2].update(context_window=10**6)  # 16 x 1M tokens at $1/token: about 1.6e19 pico, still too much
+    path.write_text(json.dumps({"models": models}))
+    with pytest.raises(ConfigError):
+        GatewayConfig.from_env({**BASE, env_names.CATALOG_PATH: str(path)})
+    models[2].update(output_usd_per_million="1000")
+    path.write_text(json.dumps({"models": models}))
+    assert GatewayConfig.from_env({**BASE, env_names.CATALOG_PATH: str(path)}).catalog.get("m-large")
