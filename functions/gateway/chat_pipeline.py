@@ -167,13 +167,24 @@ class ChatPipeline:
     async def _with_fallback(self, call: _Call,
                              attempt: Callable[[Upstream, bytes], Awaitable[T]]) -> tuple[str, T]:
         """(backend, answer) of the first backend in the decision's order whose `attempt` does not
-        raise UpstreamFailure; when every one does, the request is recorded as an error and fails."""
+        raise UpstreamFailure; when every one does, the request is recorded as an error and fails.
+        All attempts share one deadline (REQUEST_DEADLINE_SECONDS): a hang on both backends costs
+        that, not two upstream timeouts."""
         failures: list[UpstreamFailure] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.request_deadline_s
+        late = f"no answer within the request deadline ({self._config.request_deadline_s:g} s)"
         for backend in call.decision.attempts:
             upstream = self._upstreams[backend]
             try:
-                return backend, await attempt(upstream, upstream_body(call.request,
-                                                                      upstream.model_name(call.model.id)))
+                if loop.time() >= deadline:
+                    raise UpstreamFailure(backend, TIMEOUT, f"not tried: {late}")
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        return backend, await attempt(upstream, upstream_body(
+                            call.request, upstream.model_name(call.model.id)))
+                except TimeoutError:
+                    raise UpstreamFailure(backend, TIMEOUT, late) from None
             except UpstreamFailure as failure:
                 failures.append(failure)
                 self._metrics.fallbacks.labels(backend, failure.kind).inc()
@@ -242,7 +253,8 @@ class ChatPipeline:
 
         complete = False
         try:
-            complete = await relay(response.content.iter_any(), meter, http.send, http.receive, on_complete)
+            complete = await relay(response.content.iter_any(), meter, http.send, http.receive, on_complete,
+                                   self._config.stream_stall_timeout_s)
         finally:
             if complete:
                 response.release()

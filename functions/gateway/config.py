@@ -48,6 +48,8 @@ class GatewayConfig:
     port: int = 8080
     upstream_timeout_s: float = 60.0
     upstream_connect_timeout_s: float = 3.0
+    request_deadline_s: float = 90.0
+    stream_stall_timeout_s: float = 10.0
     force_backend: str | None = None
 
     @classmethod
@@ -109,6 +111,10 @@ class GatewayConfig:
                                              low=Decimal("0.01"), high=Decimal(3600))),
             upstream_connect_timeout_s=float(_number(env, names.UPSTREAM_CONNECT_TIMEOUT_SECONDS, "3",
                                                      low=Decimal("0.01"), high=Decimal(120))),
+            request_deadline_s=float(_number(env, names.REQUEST_DEADLINE_SECONDS, "90",
+                                             low=Decimal("0.01"), high=Decimal(7200))),
+            stream_stall_timeout_s=float(_number(env, names.STREAM_STALL_SECONDS, "10",
+                                                 low=Decimal("0.01"), high=Decimal(600))),
             force_backend=_backend(env, names.FORCE_BACKEND),
         )
 

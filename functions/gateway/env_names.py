@@ -26,5 +26,9 @@ PORT = "GATEWAY_PORT"
 FORCE_BACKEND = "GATEWAY_FORCE_BACKEND"
 UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"          # read timeout per upstream call, default 60
 UPSTREAM_CONNECT_TIMEOUT_SECONDS = "UPSTREAM_CONNECT_TIMEOUT_SECONDS"  # default 3
+# Total time for a request's answer across both backends (a non-streaming body, a stream's first
+# bytes), so a hang on both costs one deadline, not two upstream timeouts; default 90.
+REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
+STREAM_STALL_SECONDS = "STREAM_STALL_SECONDS"  # a stream client not reading this long is cut; default 10
 
 SECRETS = (CLIENT_TOKENS, ADMIN_TOKEN, SERVERLESS_API_KEY)

@@ -77,6 +77,8 @@ def test_everything_set():
     (env_names.MAX_BODY_BYTES, "12", "between 1024"),
     (env_names.PORT, "80.5", "whole number"),
     (env_names.UPSTREAM_TIMEOUT_SECONDS, "0", "between"),
+    (env_names.REQUEST_DEADLINE_SECONDS, "0", "between"),
+    (env_names.STREAM_STALL_SECONDS, "never", "not a number"),
     (env_names.CATALOG_PATH, "/nonexistent/catalog.json", "cannot read"),
     (env_names.FORCE_BACKEND, "tpu", "is not one of serverless, gpu"),
 ])
