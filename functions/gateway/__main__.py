@@ -15,6 +15,7 @@ from llm_shared.errors import ConfigError
 
 from .app import GatewayApp
 from .config import GatewayConfig
+from .http_protocol import SERVER_OPTIONS
 
 
 class RedactSecrets(logging.Filter):
@@ -43,9 +44,8 @@ def main() -> None:
     redact = RedactSecrets(config.secrets())
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
-    uvicorn.run(GatewayApp(config), host=config.host, port=config.port, loop="uvloop", http="httptools",
-                lifespan="on", access_log=False, log_level="info", timeout_graceful_shutdown=15,
-                proxy_headers=False, server_header=False, date_header=False)
+    uvicorn.run(GatewayApp(config), host=config.host, port=config.port, loop="uvloop", log_level="info",
+                timeout_graceful_shutdown=15, **SERVER_OPTIONS)
 
 
 if __name__ == "__main__":

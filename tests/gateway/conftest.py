@@ -15,6 +15,7 @@ import requests
 from gateway.app import GatewayApp
 from gateway.asgi import Receive, Scope, Send, read_body, respond
 from gateway.config import GatewayConfig
+from gateway.http_protocol import SERVER_OPTIONS
 from gateway.ledger import Ledger, UsageRecord, to_ms
 from standins import Script, asgi_server, standin_server
 from standins.serving import StandinHandle
@@ -145,7 +146,7 @@ def running_gateway(backends: Backends, tmp_path: Path, *, rng: Any = None, cloc
     ledger_path = tmp_path / "ledger.sqlite3"
     config = GatewayConfig.from_env(gateway_env(backends, ledger_path, **env))
     app = GatewayApp(config, rng=rng or (lambda: 0.0), clock=clock, ledger_interval_s=ledger_interval_s)
-    with asgi_server(app, timeout_graceful_shutdown=graceful_s) as url:
+    with asgi_server(app, timeout_graceful_shutdown=graceful_s, **SERVER_OPTIONS) as url:
         yield Gateway(url, app, ledger_path)
 
 

@@ -15,6 +15,7 @@ from gateway.ledger import Ledger
 from standins.serving import bind_loopback
 
 from .conftest import CLIENT_TOKEN, HELLO, SERVERLESS_KEY, SMALL, gateway_env
+from .test_transport_errors import assert_openai_400, raw_exchange
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,7 @@ def test_sigterm_drains_and_writes_every_row(backends, tmp_path):
                 pass
             assert time.monotonic() < deadline and proc.poll() is None, "gateway did not start"
             time.sleep(0.05)
+        assert_openai_400(raw_exchange(base, b"GARBAGE\r\n\r\n"))  # the container's server, too
         for _ in range(20):
             response = requests.post(f"{base}/v1/chat/completions", json={"model": SMALL, "messages": HELLO},
                                      headers={"Authorization": f"Bearer {CLIENT_TOKEN}"}, timeout=10)
