@@ -18,16 +18,11 @@ _CONTAINERS = (dict, list)  # exact classes: what a JSON parser builds
 def first_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> tuple[str | int, ...] | None:
     """The path (first few keys/indexes) to a container nested deeper than `limit`, or None."""
     level = [value] if value.__class__ in _CONTAINERS else []
-    for _ in range(limit):  # one level at a time, comprehensions doing the work: no path bookkeeping
+    for _ in range(limit):  # one level per pass, one comprehension doing the work: no path bookkeeping
         if not level:
             return None
-        deeper: list[Any] = []
-        extend = deeper.extend
-        for node in level:
-            if node:
-                extend([c for c in (node.values() if node.__class__ is dict else node)
-                        if c.__class__ in _CONTAINERS])
-        level = deeper
+        level = [child for node in level for child in (node.values() if node.__class__ is dict else node)
+                 if child.__class__ in _CONTAINERS]
     return _path_to_depth(value, limit) if level else None
 
 
