@@ -21,6 +21,7 @@ PINNED = {
     "actions/checkout": "v4",
     "actions/setup-python": "v5",
     "actions/upload-artifact": "v4",
+    "actions/cache": "v4",
     "pulumi/actions": "v6",
     "aws-actions/configure-aws-credentials": "v4",
 }
@@ -175,14 +176,50 @@ def test_no_literal_credentials(name):
 # --- ci ----------------------------------------------------------------------------------------
 
 
-def test_ci_runs_lint_and_make_test_on_every_push_and_pull_request():
+def test_ci_runs_once_per_push_lint_once_and_forks_on_pull_requests():
     workflow = load("ci")
     on = triggers(workflow)
-    assert "push" in on and "pull_request" in on
-    assert not (on["push"] or {}).get("branches") and not (on["pull_request"] or {}).get("branches")
+    # main's pushes are tested by deploy.yml calling this workflow, every other branch's here
+    assert on["push"] == {"branches-ignore": ["main"]}
+    assert "workflow_call" in on and load("deploy")["jobs"]["test"]["uses"] == "./.github/workflows/ci.yml"
+    assert not (on["pull_request"] or {}).get("branches")
+    (job,) = workflow["jobs"].values()
+    # a branch of this repository was tested by its push: its pull request does not run it again
+    assert job["if"] == ("github.event_name != 'pull_request' || "
+                         "github.event.pull_request.head.repo.full_name != github.repository")
     runs = [step.get("run", "") for _, step in steps(workflow)]
-    assert "make test" in runs and "make lint" in runs
-    assert "workflow_call" in on  # deploy.yml reuses it as its gate
+    assert runs.count("make lint") == 1 and "make pytest" in runs
+    assert "make test" not in runs  # make test runs lint again
+
+
+def test_makefile_test_is_lint_then_pytest_and_lint_runs_mypy():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: lint pytest$", makefile, re.M)
+    lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "ruff check" in lint and "mypy" in lint
+
+
+def test_every_install_restores_the_uv_cache_keyed_on_the_lock_file(name):
+    for job_id, job in load(name)["jobs"].items():
+        if "steps" not in job:
+            continue
+        kinds = [action(s) for s in job["steps"]]
+        install = next(i for i, s in enumerate(job["steps"]) if s.get("run", "").startswith("make install"))
+        caches = [s for s in job["steps"][:install] if action(s) == "actions/cache"
+                  and s["with"]["path"] == "~/.cache/uv"]
+        assert len(caches) == 1, f"{name}.{job_id}: restore ~/.cache/uv before make install"
+        assert "hashFiles('uv.lock')" in caches[0]["with"]["key"], f"{name}.{job_id}"
+        assert kinds.count("actions/cache") >= 1
+
+
+def test_jobs_that_run_pulumi_put_the_venvs_uv_on_path(name):
+    # Pulumi.yaml says `toolchain: uv`: the CLI calls `uv`, which make install puts in .venv/bin.
+    workflow = load(name)
+    pulumi_jobs = {job_id for job_id, _, _ in pulumi_runs(workflow)}
+    for job_id in pulumi_jobs:
+        job_steps = workflow["jobs"][job_id]["steps"]
+        install = next(s for s in job_steps if s.get("run", "").startswith("make install"))
+        assert 'echo "$PWD/.venv/bin" >> "$GITHUB_PATH"' in install["run"], f"{name}.{job_id}"
 
 
 # --- preview -----------------------------------------------------------------------------------
