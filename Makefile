@@ -1,33 +1,40 @@
-# One venv for everything: the Pulumi program, the runtime code and the tests.
+# One venv for everything: the Pulumi program, the runtime code and the tests, synced from uv.lock.
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 VENDOR  := build/tracker-vendor
+# The uv that bootstraps .venv; the same exact version is pinned in pyproject's dev group (a test checks).
+UV_VERSION := 0.13.9
+UV      := $(BIN)/uv
 
-.PHONY: install test lint demo bench bench-gateway bench-tracker bench-ledger clean
+.PHONY: install test lint pytest demo bench bench-gateway bench-tracker bench-ledger clean
 
 install: $(STAMP) $(VENDOR)/.done
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+# `uv sync --locked` fails when uv.lock does not match pyproject.toml: run `$(UV) lock` and commit it.
+$(STAMP): pyproject.toml uv.lock
+	test -x $(UV) || { $(PY) -m venv $(VENV) && $(BIN)/pip install --quiet "uv==$(UV_VERSION)"; }
+	$(UV) sync --locked --quiet --python $(BIN)/python
 	touch $@
 
 # Third-party code the cost-tracker zip carries (never boto3: the Lambda runtime has it).
 $(VENDOR)/.done: functions/cost_tracker/requirements.txt $(STAMP)
 	rm -rf $(VENDOR)
-	$(BIN)/uv pip install --quiet --target $(VENDOR) --python-version 3.12 \
+	$(UV) pip install --quiet --target $(VENDOR) --python-version 3.12 \
 		--python-platform x86_64-manylinux_2_17 --no-deps -r functions/cost_tracker/requirements.txt
 	touch $@
 
+# Files mypy checks are listed in pyproject ([tool.mypy] files); its cache makes reruns take seconds.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# make test = lint + the suite. CI runs the two as separate steps, `make lint` then `make pytest`.
+test: lint pytest
 
 # The venv's bin goes first on PATH so tests find its tools (shellcheck) as CI does.
-test: install
-	$(BIN)/ruff check .
+pytest: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # The whole system locally: moto server, backend stand-ins, the program under mocks, gateway, tracker.
@@ -47,4 +54,4 @@ bench-ledger: install
 	$(BIN)/python benchmarks/ledger_summary.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache

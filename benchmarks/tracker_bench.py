@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,11 +89,17 @@ def heavy_modules_after_import() -> list[str]:
     return [m for m in out.strip().split(",") if m]
 
 
+def constant(value: Any) -> Callable[[], Any]:
+    """A factory that always returns this run's client (what the handler's Deps expect)."""
+    return lambda: value
+
+
 class Timed:
     """Proxy that adds the wall time of every method call on `target` to `self.seconds`."""
 
     def __init__(self, target: Any) -> None:
-        self._target, self.seconds, self.calls = target, 0.0, []
+        self._target, self.seconds = target, 0.0
+        self.calls: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
@@ -135,13 +142,13 @@ def run_handler(rows: int, runs: int) -> dict[str, Any]:
                                env.DAILY_BUDGET_USD: "500", env.MONTHLY_BUDGET_USD: "10000",
                                env.GATEWAY_URL: gateway.url, env.GATEWAY_TOKEN_SECRET_ARN: arn,
                                env.GPU_INSTANCE_TYPE: "gpu_1x_a10", env.GPU_HOURLY_USD: "0.75"})
-            samples = []
+            samples: list[dict[str, Any]] = []
             for _ in range(runs):
                 session = Timed(build_session())
                 cloudwatch = Timed(boto3.client("cloudwatch"))
                 secrets_client = Timed(boto3.client("secretsmanager"))
-                handler_module._DEPS = Deps(SecretCache(lambda c=secrets_client: c), lambda s=session: s,
-                                            lambda c=cloudwatch: c)
+                handler_module._DEPS = Deps(SecretCache(constant(secrets_client)), constant(session),
+                                            constant(cloudwatch))
                 began = time.perf_counter()
                 report = handler_module.handler({"source": "aws.events"}, None)
                 total = time.perf_counter() - began

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -100,7 +101,8 @@ class BudgetAlarms(pulumi.ComponentResource):
         )
         self.register_outputs({"alarm_names": self.alarm_names})
 
-    def _alarm(self, key: str, description: str, **props: object) -> None:
+    def _alarm(self, key: str, description: str, **props: Any) -> None:
+        """One alarm on the topic; `props` are MetricAlarm's own keyword arguments."""
         alarm = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{key}",
             name=f"{self._prefix}-{key}",
@@ -109,7 +111,7 @@ class BudgetAlarms(pulumi.ComponentResource):
             alarm_actions=[self._args.topic_arn],
             ok_actions=[self._args.topic_arn],
             opts=pulumi.ResourceOptions(parent=self),
-            **props,  # type: ignore[arg-type]
+            **props,
         )
         self.alarm_names[key] = alarm.name
         self.alarm_arns[key] = alarm.arn

@@ -126,13 +126,14 @@ class GatewayHost(pulumi.ComponentResource):
             f"{name}-env-file",
             connection=connection,
             create=run("write-env.sh", env_path),
-            stdin=pulumi.Output.secret(env_file),
+            stdin=pulumi.Output.secret(env_file),  # type: ignore[arg-type]  # pulumi's Output.secret lacks from_input's Output[U] overload
             logging=command.remote.Logging.NONE,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[preflight],
                                         additional_secret_outputs=["stdout", "stderr"]),
         )
 
-        trigger = pulumi.Output.secret(env_file.apply(lambda text: deploy_trigger(s, text, scripts)))
+        trigger: pulumi.Output[str] = pulumi.Output.secret(
+            env_file.apply(lambda text: deploy_trigger(s, text, scripts)))
         deploy = command.remote.Command(
             f"{name}-container",
             connection=connection,

@@ -50,7 +50,7 @@ class Secrets(pulumi.ComponentResource):
         })
 
     def _secret(self, name: str, stack: str, description: str,
-                value: pulumi.Output[str]) -> pulumi.Output[str]:
+                value: pulumi.Input[str]) -> pulumi.Output[str]:
         secret = aws.secretsmanager.Secret(
             name,
             description=f"{description} (llm-cost-governance {stack})",

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from functools import partial
+from typing import TypedDict, TypeVar
 from urllib.parse import urlparse
 
 import pulumi
@@ -217,7 +218,7 @@ class _Reader:
                 raise self.fail(key, "an http:// or https:// URL")
         return value
 
-    def json_value(self, key: str, default: T, kind: type, allowed: str) -> T:
+    def json_value(self, key: str, default: T, kind: type[T], allowed: str) -> T:
         value = self.text(key)
         if not value:
             return default
@@ -228,7 +229,7 @@ class _Reader:
             parsed = [value] if kind is list else None
         if not isinstance(parsed, kind):
             raise self.fail(key, allowed)
-        return parsed  # type: ignore[return-value]
+        return parsed
 
     def shared_rule(self, keys: str | tuple[str, ...], allowed: str, check: Callable[[], T]) -> T:
         """Apply a rule of the shared package; its message becomes the reason. Several keys are all
@@ -316,7 +317,7 @@ def _model_map(r: _Reader) -> dict[str, str]:
     allowed = f"a JSON object mapping catalog ids ({', '.join(catalog.ids)}) to GPU server model names"
     mapping = r.json_value("gpuModelMap", {}, dict, allowed)
     for model_id, served in mapping.items():
-        r.shared_rule("gpuModelMap", allowed, lambda m=model_id: catalog.get(m))
+        r.shared_rule("gpuModelMap", allowed, partial(catalog.get, model_id))
         if not isinstance(served, str) or not served.strip():
             raise r.fail("gpuModelMap", allowed, f"the served model name for {model_id!r} must be a string")
     return mapping
@@ -355,10 +356,20 @@ def _gateway_url(r: _Reader) -> str:
     return _bearer_url(r, "gatewayUrl", allowed, required=True)
 
 
+class _BackendFields(TypedDict):
+    """The GatewaySettings fields read whether or not this stack deploys the gateway."""
+
+    port: int
+    serverless_base_url: str
+    gpu_base_url: str
+    gpu_model_map: Mapping[str, str]
+    force_backend: str
+
+
 def _gateway(r: _Reader) -> GatewaySettings:
     enabled = r.boolean("gatewayEnabled", True)
     port = r.integer("gatewayPort", DEFAULT_GATEWAY_PORT, 1, 65535)
-    common = {
+    common: _BackendFields = {
         "port": port,
         "serverless_base_url": r.url("serverlessBaseUrl", DEFAULT_SERVERLESS_BASE_URL),
         "gpu_base_url": r.url("gpuBaseUrl", DEFAULT_GPU_BASE_URL),

@@ -29,9 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from demo import report as reporting
-from demo.workload import run_workload
-
 REPO = Path(__file__).resolve().parents[1]
 DEMO_BUDGETS = {"dailyBudgetUsd": "0.002", "monthlyBudgetUsd": "0.05"}
 START_TIMEOUT_S = 20.0
@@ -118,7 +115,7 @@ def run_tracker(function_name: str, lambda_client: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="llm-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="staging", choices=("staging", "prod"))
     parser.add_argument("--out", default=str(REPO / "demo-output"), help="where report.json and the chart go")
     parser.add_argument("--requests", type=int, default=40, help="requests in the mixed phase")
@@ -127,11 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
 
+    # Heavy imports (pulumi, boto3, openai) after the arguments, so `--help` answers at once.
     import boto3
 
     from components.settings import parse_settings
+    from demo import report as reporting
     from demo.aws_emulator import MotoBackedMocks
     from demo.program_runner import PROJECT, run_program, stack_config
+    from demo.workload import run_workload
     from gateway import env_names as gw
     from standins import Script, standin_process
 

@@ -36,8 +36,9 @@ def decide(values: Sequence[float | None], *, threshold: float, comparison: str,
            datapoints_to_alarm: int | None, treat_missing: str) -> tuple[str, str]:
     """State for the last `evaluation_periods` periods (oldest first; None = no datapoint)."""
     compare = OPERATORS[comparison]
-    window = list(values)[-evaluation_periods:]
-    window = [None] * (evaluation_periods - len(window)) + window
+    window: list[float | None] = list(values)[-evaluation_periods:]
+    missing: list[float | None] = [None] * (evaluation_periods - len(window))
+    window = missing + window
     needed = datapoints_to_alarm or evaluation_periods
     if treat_missing == "ignore":
         window = [v for v in window if v is not None]

@@ -112,17 +112,20 @@ class MotoBackedMocks(pulumi.runtime.Mocks):
         self.created.append(Created(args.typ, args.name, physical_id, emulated=True))
         return physical_id, {**args.inputs, **outputs}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        """Answer data-source calls (caller identity, region, partition) from the local endpoint."""
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """Answer data-source calls (caller identity, region, partition) from the local endpoint.
+
+        Returned as (outputs, check failures), the signature pulumi declares; its MockMonitor iterates
+        the failures, so "none" is an empty list, not the None the annotation allows."""
         if args.token.endswith("getCallerIdentity"):
             ident = self.client("sts").get_caller_identity()
             return {"accountId": ident["Account"], "arn": ident["Arn"], "userId": ident["UserId"],
-                    "id": ident["Account"]}
+                    "id": ident["Account"]}, []
         if args.token.endswith("getRegion"):
-            return {"name": self.region, "region": self.region, "id": self.region}
+            return {"name": self.region, "region": self.region, "id": self.region}, []
         if args.token.endswith("getPartition"):
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        return {}
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        return {}, []
 
 
 # -- one handler per resource type -----------------------------------------------------------------

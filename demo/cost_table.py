@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
+
 from llm_shared.catalog import default_catalog
 from llm_shared.cost_model import breakeven_tokens, compare, usd
 
@@ -30,5 +33,11 @@ def render() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="llm-cost-table", description=(__doc__ or "").splitlines()[0])
+    parser.parse_args(argv)
     print(render())
+
+
+if __name__ == "__main__":
+    main()

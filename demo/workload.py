@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 PROMPTS = {
     "low": ["What is the capital of France?", "Translate 'thank you' into German.",
@@ -42,7 +43,7 @@ def _one(client: openai.OpenAI, result: WorkloadResult, prompt: str, priority: s
          stream: bool) -> bool:
     """Send one request; False when the gateway refused it for budget."""
     result.sent += 1
-    messages = [{"role": "user", "content": prompt}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": prompt}]
     headers = {"x-cost-priority": priority}
     try:
         if stream:

@@ -19,10 +19,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The CLI runs this file from the pack directory: make `policy` importable as the tests import it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import secret_markers
-from validators import RULES, STACK_RULES, Rule, StackRule
+from policy import secret_markers
+from policy.validators import RULES, STACK_RULES, Rule, StackRule
 
 # Let the rules see which inputs are Pulumi secrets (the library would unwrap them).
 secret_markers.install()

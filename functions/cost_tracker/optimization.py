@@ -24,7 +24,8 @@ SMALL_TIER = "small"
 def suggest(summary: UsageSummary, catalog: Catalog) -> dict[str, Any]:
     """The optimization section of the CLI report for one period's summary."""
     small = catalog.for_tier(SMALL_TIER)
-    suggestions, skipped = [], []
+    suggestions: list[dict[str, Any]] = []  # JSON report rows
+    skipped: list[dict[str, Any]] = []
     for row in summary.rows:
         if row.low_complexity_requests == 0:
             continue

@@ -6,13 +6,16 @@ blind copy of it. One core serves several thousand requests a second (docs/gatew
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
+from collections.abc import Sequence
 
 import uvicorn
 
 from llm_shared.errors import ConfigError
 
+from . import env_names
 from .app import GatewayApp
 from .config import GatewayConfig
 from .http_protocol import SERVER_OPTIONS
@@ -34,7 +37,17 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """No options: the container's env file is the whole configuration; --help lists its names."""
+    names = sorted(v for k, v in vars(env_names).items() if k.isupper() and isinstance(v, str))
+    parser = argparse.ArgumentParser(
+        prog="llm-gateway", description=(__doc__ or "").splitlines()[0],
+        epilog="Configured only by environment variables (docs/gateway.md): " + ", ".join(names) + ".")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = GatewayConfig.from_env()

@@ -9,7 +9,7 @@ used only when an upstream reports no usage (the ledger row is then marked estim
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .json_depth import MAX_JSON_DEPTH, first_too_deep
@@ -40,7 +40,7 @@ def _rendered_bytes(value: Any) -> int:
     return len(json.dumps(value, indent=4))
 
 
-def prompt_upper_bound(messages: list[Mapping[str, Any]], tools: Any = None) -> int:
+def prompt_upper_bound(messages: Sequence[Mapping[str, Any]], tools: Any = None) -> int:
     """At least as many tokens as any byte-level tokenizer makes of these messages (and tool
     definitions: the request's `tools`/`functions`, which the template renders into the prompt)."""
     total = TEMPLATE_TOKENS_PER_REQUEST
@@ -65,7 +65,7 @@ def estimate_text_tokens(text: str) -> int:
     return estimate_text_tokens_from_chars(len(text))
 
 
-def estimate_prompt_tokens(messages: list[Mapping[str, Any]]) -> int:
+def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
     """A typical prompt count; never 0, so an estimated request never costs nothing."""
     total = 3
     for message in messages:

@@ -7,9 +7,14 @@ retry other 4xx or read timeouts (the upstream may already have done, and billed
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Self
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from urllib3.response import BaseHTTPResponse
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_ATTEMPTS = 3
@@ -21,11 +26,11 @@ class CappedRetry(Retry):
 
     max_retry_after: float = 20.0
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.max_retry_after)
 
-    def new(self, **kw):  # type: ignore[no-untyped-def]
+    def new(self, **kw: Any) -> Self:
         retry = super().new(**kw)
         retry.max_retry_after = self.max_retry_after
         return retry

@@ -137,7 +137,7 @@ def decide(
         else:
             why = f"{why}; the GPU host serves {substitute}, not {chosen_model}"
             chosen_model = substitute
-    fallback = other_backend(backend)
+    fallback: str | None = other_backend(backend)
     if fallback == GPU and gpu_models is not None and chosen_model not in gpu_models:
         fallback = None
     return RouteDecision(
