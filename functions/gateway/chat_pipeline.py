@@ -293,7 +293,8 @@ class ChatPipeline:
             request_id=call.request_id, ts_ms=call.ts_ms, model=call.model.id, backend=backend,
             prompt_tokens=prompt, completion_tokens=completion, cost_pico=cost,
             latency_ms=(time.perf_counter() - call.started) * 1000, status=status, estimated=estimated,
-            user_id=call.request.user, session_id=call.session_id, complexity=call.decision.complexity)
+            user_id=call.request.user, session_id=call.session_id, complexity=call.decision.complexity,
+            cost_priority=call.request.cost_priority)
         self._app.writer.submit(record)
         self._metrics.observe(record)
         return cost

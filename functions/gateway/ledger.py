@@ -2,7 +2,9 @@
 
 WAL mode lets the gateway's writer and the usage-summary readers work at once; each thread gets
 its own connection. Request ids are unique, so a retried write never counts a request twice.
-Costs are integer picodollars, so SUM() is exact.
+Costs are integer picodollars, so SUM() is exact. `seq` is the commit-order cursor the usage
+export pages by (docs/adr/0007-usage-records-cursor.md): an INTEGER PRIMARY KEY, so SQLite assigns
+it inside the single writer's transaction and VACUUM never renumbers it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from llm_shared.errors import ConfigError
+from llm_shared.usage_records import BACKENDS as BACKEND_NAMES
+from llm_shared.usage_records import COMPLEXITIES, FIELD_NAMES, STATUSES
 
-STATUSES = ("ok", "error", "partial")
-BACKEND_NAMES = ("serverless", "gpu")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage (
-    request_id        TEXT PRIMARY KEY,
+_COLUMNS = """
+    seq               INTEGER PRIMARY KEY,
+    request_id        TEXT NOT NULL UNIQUE,
     ts_ms             INTEGER NOT NULL,
     model             TEXT NOT NULL,
     backend           TEXT NOT NULL CHECK (backend IN ('serverless', 'gpu')),
@@ -34,16 +35,32 @@ CREATE TABLE IF NOT EXISTS usage (
     estimated         INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1)),
     user_id           TEXT,
     session_id        TEXT,
-    complexity        TEXT CHECK (complexity IN ('low', 'medium', 'high'))
-);
-CREATE INDEX IF NOT EXISTS usage_by_time ON usage (ts_ms, model, backend);
+    complexity        TEXT CHECK (complexity IN ('low', 'medium', 'high')),
+    cost_priority     TEXT
 """
+_INDEX = "CREATE INDEX IF NOT EXISTS usage_by_time ON usage (ts_ms, model, backend);"
+SCHEMA = f"CREATE TABLE IF NOT EXISTS usage ({_COLUMNS});\n{_INDEX}\n"
+# Ledgers written before the cursor existed (request_id was the key, seq the hidden rowid): the
+# table is rebuilt once with seq = the old rowid, which SQLite also assigned in insert order.
+_OLD_COLUMNS = ("request_id, ts_ms, model, backend, prompt_tokens, completion_tokens, cost_pico, "
+                "latency_ms, status, estimated, user_id, session_id, complexity")
+_MIGRATE = f"""
+CREATE TABLE usage_with_seq ({_COLUMNS});
+INSERT INTO usage_with_seq (seq, {_OLD_COLUMNS}) SELECT rowid, {_OLD_COLUMNS} FROM usage ORDER BY rowid;
+DROP TABLE usage;
+ALTER TABLE usage_with_seq RENAME TO usage;
+{_INDEX}
+"""  # noqa: S608 - constant column lists, no input
 
 _INSERT = (
     "INSERT OR IGNORE INTO usage (request_id, ts_ms, model, backend, prompt_tokens, "
-    "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id, complexity) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id, complexity, "
+    "cost_priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# One page of finished rows in commit order; the export reads it (llm_shared.usage_records).
+_RECORDS = ("SELECT seq, request_id, ts_ms, model, backend, prompt_tokens, completion_tokens, cost_pico, "
+            "latency_ms, status, estimated, complexity, cost_priority, user_id, session_id "
+            "FROM usage WHERE seq > ? ORDER BY seq LIMIT ?")
 
 _SUMMARY = """
 SELECT model, backend,
@@ -94,6 +111,7 @@ class UsageRecord:
     user_id: str | None = None
     session_id: str | None = None
     complexity: str | None = None  # the router's estimate; the optimization report reads it
+    cost_priority: str | None = None  # the client's stated priority, for the analytics export
 
     def __post_init__(self) -> None:
         if not self.request_id:
@@ -108,7 +126,7 @@ class UsageRecord:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"usage record: {name} must be an integer >= 0, got {value!r}")
-        if self.complexity not in (None, "low", "medium", "high"):
+        if self.complexity is not None and self.complexity not in COMPLEXITIES:
             raise ConfigError(f"usage record: complexity {self.complexity!r} is not low, medium or high")
         if not self.latency_ms >= 0:
             raise ConfigError(f"usage record: latency_ms must be >= 0, got {self.latency_ms!r}")
@@ -118,7 +136,7 @@ class UsageRecord:
         # writer thread calls this thousands of times a second while holding the GIL.
         return (self.request_id, self.ts_ms, self.model, self.backend, self.prompt_tokens,
                 self.completion_tokens, self.cost_pico, self.latency_ms, self.status, int(self.estimated),
-                self.user_id, self.session_id, self.complexity)
+                self.user_id, self.session_id, self.complexity, self.cost_priority)
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
@@ -141,6 +159,22 @@ class Ledger:
         self._lock = threading.Lock()
         conn = self._conn()
         conn.executescript(SCHEMA)
+        self._add_cursor(conn)
+
+    @staticmethod
+    def _add_cursor(conn: sqlite3.Connection) -> None:
+        """Rebuild a ledger from before the cursor, once (rechecked under the write lock)."""
+        if any(row[1] == "seq" for row in conn.execute("PRAGMA table_info(usage)")):
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not any(row[1] == "seq" for row in conn.execute("PRAGMA table_info(usage)")):
+                for statement in filter(str.strip, _MIGRATE.split(";")):
+                    conn.execute(statement)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -208,6 +242,17 @@ class Ledger:
                 "low_complexity_prompt_tokens": low_prompt or 0,
                 "low_complexity_completion_tokens": low_completion or 0,
             })
+        return out
+
+    def records_after(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` rows with a cursor above `after`, in commit order (the fields of
+        llm_shared.usage_records; `estimated` as a bool)."""
+        rows = self._conn().execute(_RECORDS, (after, limit)).fetchall()
+        out = []
+        for row in rows:
+            record = dict(zip(FIELD_NAMES, row, strict=True))
+            record["estimated"] = bool(record["estimated"])
+            out.append(record)
         return out
 
     def unique_users(self, start: datetime, end: datetime) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import chat_pipeline, model_list, probes, prometheus_metrics, usage_summary
+from . import chat_pipeline, model_list, probes, prometheus_metrics, usage_records, usage_summary
 from .asgi import Handler
 
 if TYPE_CHECKING:
@@ -25,4 +25,5 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/readyz"): probes.readyz,
     ("GET", "/metrics"): prometheus_metrics.endpoint,
     ("GET", "/v1/usage/summary"): usage_summary.endpoint,
+    ("GET", "/v1/usage/records"): usage_records.endpoint,
 }
