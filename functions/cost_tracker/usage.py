@@ -40,17 +40,15 @@ def timed_out(exc: BaseException) -> bool:
         reason, NewConnectionError)
 
 
-def fetch_summary(session: Any, base_url: str, token: str, period: Period, *,
-                  timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> UsageSummary:
-    """GET the summary for `period` (its name and UTC bounds) and return it validated."""
+def get_json(session: Any, base_url: str, path: str, params: dict[str, Any], token: str, where: str, *,
+             timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> Any:
+    """GET an admin endpoint and return its JSON body; every failure is a UsageReadError naming `where`."""
     import requests  # deferred with the session that needs it
 
     from llm_shared.client import redact
 
-    url = f"{base_url}{SUMMARY_PATH}"
-    where = f"gateway usage summary {SUMMARY_PATH}?period={period.name}"
     try:
-        response = session.get(url, params={"period": period.name}, timeout=timeout,
+        response = session.get(f"{base_url}{path}", params=params, timeout=timeout,
                                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
     except requests.RequestException as exc:
         if timed_out(exc):
@@ -61,10 +59,18 @@ def fetch_summary(session: Any, base_url: str, token: str, period: Period, *,
         hint = " (the gateway rejected the admin token)" if response.status_code in (401, 403) else ""
         raise UsageReadError(f"{where}: HTTP {response.status_code}{hint}: {body}", response.status_code)
     try:
-        payload = response.json()
+        return response.json()
     except ValueError:
         body = redact(response.text, token)[:_SNIPPET]
         raise UsageReadError(f"{where}: response is not JSON: {body!r}") from None
+
+
+def fetch_summary(session: Any, base_url: str, token: str, period: Period, *,
+                  timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> UsageSummary:
+    """GET the summary for `period` (its name and UTC bounds) and return it validated."""
+    where = f"gateway usage summary {SUMMARY_PATH}?period={period.name}"
+    payload = get_json(session, base_url, SUMMARY_PATH, {"period": period.name}, token, where,
+                       timeout=timeout)
     try:
         return parse_summary(payload, expect_period=period.name, expect_start=period.start,
                              expect_end=period.end)

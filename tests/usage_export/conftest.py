@@ -1,0 +1,74 @@
+"""Fixtures for the usage export: moto S3 and Secrets Manager, the real gateway on its ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cost_tracker import env_names as env
+from cost_tracker.secrets import SecretCache
+from cost_tracker.usage_export import ExportDeps, ExportSettings, load_export_settings
+from llm_shared.http import build_session
+from tests.gateway.conftest import ADMIN_TOKEN, Backends, Gateway, running_gateway
+
+REGION = "us-east-1"
+BUCKET = "llm-usage-export-test"
+PREFIX = "usage/staging/"
+
+
+@dataclass
+class Aws:
+    s3: Any
+    token_arn: str
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        arn = sm.create_secret(Name="llm/gateway-admin-token", SecretString=ADMIN_TOKEN)["ARN"]
+        yield Aws(s3, arn)
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[Backends]:
+    from standins import standin_server
+
+    with standin_server("serverless") as serverless, standin_server("gpu") as gpu:
+        yield Backends(serverless, gpu)
+
+
+@pytest.fixture
+def gw(backends: Backends, tmp_path: Path) -> Iterator[Gateway]:
+    backends.reset()
+    with running_gateway(backends, tmp_path) as gateway:
+        yield gateway
+
+
+def export_settings(aws: Aws, gateway_url: str, page_size: int = 3) -> ExportSettings:
+    """Through the exporter's own loader, with the variables the UsageExport component sets."""
+    return load_export_settings({
+        env.STACK_NAME: "staging", env.GATEWAY_URL: gateway_url, env.GATEWAY_TOKEN_SECRET_ARN: aws.token_arn,
+        env.EXPORT_BUCKET: BUCKET, env.EXPORT_PREFIX: PREFIX, env.EXPORT_PAGE_SIZE: str(page_size),
+    })
+
+
+def export_deps(aws: Aws) -> ExportDeps:
+    return ExportDeps(SecretCache(lambda: boto3.client("secretsmanager", region_name=REGION)),
+                      lambda: build_session(backoff=0.01), lambda: aws.s3, timeout=(1.0, 5.0))
+
+
+def objects(aws: Aws) -> dict[str, bytes]:
+    listed = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", [])
+    return {o["Key"]: aws.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
