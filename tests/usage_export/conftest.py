@@ -72,3 +72,11 @@ def export_deps(aws: Aws) -> ExportDeps:
 def objects(aws: Aws) -> dict[str, bytes]:
     listed = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", [])
     return {o["Key"]: aws.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def record(cursor: int, **extra: Any) -> dict[str, Any]:
+    """One record as the gateway's page carries it (fields of llm_shared.usage_records)."""
+    return {"cursor": cursor, "request_id": f"r{cursor}", "ts_ms": 1, "model": "llama3.1-8b-instruct",
+            "backend": "serverless", "prompt_tokens": 1, "completion_tokens": 2, "cost_pico": 3,
+            "latency_ms": 1.0, "status": "ok", "estimated": False, "complexity": None, "cost_priority": None,
+            "user_id": None, "session_id": None, **extra}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 
 import orjson
 import pytest
@@ -16,7 +15,7 @@ from llm_shared.errors import ConfigError
 from standins import asgi_server
 from tests.gateway.conftest import ADMIN_TOKEN, HELLO, MEDIUM, SMALL, canned_upstream
 
-from .conftest import PREFIX, export_deps, export_settings, objects
+from .conftest import PREFIX, export_deps, export_settings, objects, record
 
 
 def chat(gw, n: int, model: str = SMALL) -> None:
@@ -40,7 +39,7 @@ def test_pages_become_objects_named_by_cursor_range_and_a_rerun_writes_nothing(a
     settings, deps = export_settings(aws, gw.url, page_size=3), export_deps(aws)
     report = export_once(settings, deps)
     assert report["records"] == 7 and report["complete"] and report["from_cursor"] == 0
-    assert sorted(objects(aws)) == [object_key(PREFIX, 1, 3), object_key(PREFIX, 4, 6), object_key(PREFIX, 7, 7)]
+    assert sorted(objects(aws)) == [object_key(PREFIX, a, b) for a, b in ((1, 3), (4, 6), (7, 7))]
     rows = exported_rows(aws)
     ledger = gw.rows()
     assert [r["request_id"] for r in rows] == [row[0] for row in ledger]
@@ -103,26 +102,20 @@ def test_the_time_budget_stops_between_pages_and_the_next_run_continues(aws, gw)
     assert export_once(settings, deps)["records"] == 2
 
 
-def _page(records: list[dict], *, after: int = 0, limit: int = 3, has_more: bool = False, **extra) -> bytes:
-    body = {"schema_version": 1, "after": after, "limit": limit,
-            "next_after": records[-1]["cursor"] if records else after, "has_more": has_more, "records": records}
-    body.update(extra)
-    return orjson.dumps(body)
+def _page(records: list[dict], *, after: int = 0, limit: int = 3, has_more: bool = False) -> bytes:
+    return orjson.dumps({"schema_version": 1, "after": after, "limit": limit, "has_more": has_more,
+                         "next_after": records[-1]["cursor"] if records else after, "records": records})
 
 
-def _record(cursor: int, **extra) -> dict:
-    return {"cursor": cursor, "request_id": f"r{cursor}", "ts_ms": 1, "model": SMALL, "backend": "serverless",
-            "prompt_tokens": 1, "completion_tokens": 2, "cost_pico": 3, "latency_ms": 1.0, "status": "ok",
-            "estimated": False, "complexity": None, "cost_priority": None, "user_id": None, "session_id": None,
-            **extra}
+_record = record
+_NO_COST = {k: v for k, v in record(1).items() if k != "cost_pico"}
 
 
 BAD_PAGES = {
     "truncated JSON": (_page([_record(1)])[:-7], "not JSON"),
     "a partial page that says more follow": (_page([_record(1)], has_more=True), "truncated page"),
     "cursors out of commit order": (_page([_record(2), _record(1)]), "commit order"),
-    "a missing field": (orjson.dumps(json.loads(_page([{k: v for k, v in _record(1).items() if k != "cost_pico"}]))),
-                        "exactly the fields"),
+    "a missing field": (_page([_NO_COST]), "exactly the fields"),
     "a negative cost": (_page([_record(1, cost_pico=-5)]), "cost_pico"),
     "a float token count": (_page([_record(1, prompt_tokens=1.5)]), "prompt_tokens"),
     "more rows than asked": (_page([_record(i) for i in range(1, 5)]), "at most 3"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import requests
 
@@ -53,6 +54,9 @@ def test_a_slow_stream_that_started_first_is_not_skipped(gw, backends):
 
     slow = threading.Thread(target=stream)
     slow.start()
+    deadline = time.monotonic() + 5
+    while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)  # the stream is admitted (and time-stamped) before the fast request
     assert gw.chat({"model": SMALL, "messages": HELLO}, headers={"x-force-backend": "gpu"}).status_code == 200
     gw.app.writer.flush()
     before = parse_page(records(gw, "after=0").json(), after=0, limit=1000)

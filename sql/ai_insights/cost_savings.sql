@@ -1,0 +1,64 @@
+-- The plans' cost-saving opportunities per month (in the stack's time zone), priced from
+-- MODEL_CATALOG in exact picodollars. Serverless rows only: the GPU host is paid by the hour.
+--   downgrade: low-complexity requests on a medium or large model, priced on the small model
+--              (the same figures as the cost tracker's optimization report);
+--   batch:     requests of more than ${batch_min_tokens} tokens, at the plans' ${batch_saving_percent} % saving
+--              from a provider's batch API.
+WITH usage AS (
+    SELECT
+        STACK,
+        CAST(DATE_TRUNC('month', CONVERT_TIMEZONE('UTC', '${time_zone}', TS)) AS DATE) AS USAGE_MONTH,
+        MODEL, COMPLEXITY,
+        CAST(PROMPT_TOKENS AS NUMBER(38,0)) AS PROMPT_TOKENS,
+        CAST(COMPLETION_TOKENS AS NUMBER(38,0)) AS COMPLETION_TOKENS
+    FROM ${database}.${schema}.LAMBDA_INSIGHTS
+    WHERE BACKEND = 'serverless'
+),
+small AS (
+    SELECT MODEL_ID, INPUT_PICO_PER_TOKEN, OUTPUT_PICO_PER_TOKEN
+    FROM ${database}.${schema}.MODEL_CATALOG WHERE TIER = 'small'
+),
+downgrade AS (
+    SELECT
+        u.STACK, u.USAGE_MONTH, 'downgrade' AS RECOMMENDATION, u.MODEL AS CURRENT_MODEL,
+        s.MODEL_ID AS SUGGESTED_MODEL, COUNT(*) AS AFFECTED_REQUESTS,
+        SUM(u.PROMPT_TOKENS) AS PROMPT_TOKENS, SUM(u.COMPLETION_TOKENS) AS COMPLETION_TOKENS,
+        SUM(u.PROMPT_TOKENS) * MAX(c.INPUT_PICO_PER_TOKEN)
+            + SUM(u.COMPLETION_TOKENS) * MAX(c.OUTPUT_PICO_PER_TOKEN) AS CURRENT_COST_PICO,
+        SUM(u.PROMPT_TOKENS) * MAX(s.INPUT_PICO_PER_TOKEN)
+            + SUM(u.COMPLETION_TOKENS) * MAX(s.OUTPUT_PICO_PER_TOKEN) AS SUGGESTED_COST_PICO
+    FROM usage u
+    JOIN ${database}.${schema}.MODEL_CATALOG c ON c.MODEL_ID = u.MODEL AND c.TIER <> 'small'
+    CROSS JOIN small s
+    WHERE u.COMPLEXITY = 'low'
+    GROUP BY u.STACK, u.USAGE_MONTH, u.MODEL, s.MODEL_ID
+),
+batch AS (
+    SELECT
+        u.STACK, u.USAGE_MONTH, 'batch' AS RECOMMENDATION, u.MODEL AS CURRENT_MODEL,
+        u.MODEL AS SUGGESTED_MODEL, COUNT(*) AS AFFECTED_REQUESTS,
+        SUM(u.PROMPT_TOKENS) AS PROMPT_TOKENS, SUM(u.COMPLETION_TOKENS) AS COMPLETION_TOKENS,
+        SUM(u.PROMPT_TOKENS) * MAX(c.INPUT_PICO_PER_TOKEN)
+            + SUM(u.COMPLETION_TOKENS) * MAX(c.OUTPUT_PICO_PER_TOKEN) AS CURRENT_COST_PICO
+    FROM usage u
+    JOIN ${database}.${schema}.MODEL_CATALOG c ON c.MODEL_ID = u.MODEL
+    WHERE u.PROMPT_TOKENS + u.COMPLETION_TOKENS > ${batch_min_tokens}
+    GROUP BY u.STACK, u.USAGE_MONTH, u.MODEL
+),
+priced AS (
+    SELECT * FROM downgrade
+    UNION ALL
+    SELECT STACK, USAGE_MONTH, RECOMMENDATION, CURRENT_MODEL, SUGGESTED_MODEL, AFFECTED_REQUESTS,
+           PROMPT_TOKENS, COMPLETION_TOKENS, CURRENT_COST_PICO,
+           CURRENT_COST_PICO - FLOOR(CURRENT_COST_PICO * ${batch_saving_percent} / 100) AS SUGGESTED_COST_PICO
+    FROM batch
+)
+SELECT
+    STACK, USAGE_MONTH, RECOMMENDATION, CURRENT_MODEL, SUGGESTED_MODEL, AFFECTED_REQUESTS,
+    PROMPT_TOKENS, COMPLETION_TOKENS,
+    CAST(CURRENT_COST_PICO AS NUMBER(38,0)) AS CURRENT_COST_PICO,
+    CAST(SUGGESTED_COST_PICO AS NUMBER(38,0)) AS SUGGESTED_COST_PICO,
+    CAST(CURRENT_COST_PICO - SUGGESTED_COST_PICO AS NUMBER(38,0)) AS SAVING_PICO,
+    CAST((CURRENT_COST_PICO - SUGGESTED_COST_PICO) / 1000000000000 AS NUMBER(38,12)) AS SAVING_USD
+FROM priced
+WHERE CURRENT_COST_PICO > SUGGESTED_COST_PICO
