@@ -31,8 +31,9 @@ from .usage import DEFAULT_TIMEOUT, UsageReadError, get_json
 RECORDS_PATH = "/v1/usage/records"
 DEFAULT_PAGE_SIZE = 5000
 SAFETY_MARGIN_MS = 15_000  # stop starting pages this close to the Lambda timeout
-# The CSV's columns, in the order of the Snowflake table (components/snowflake_sql/lambda_insights.sql).
-CSV_COLUMNS = ("stack", *("ts" if name == "ts_ms" else name for name in FIELD_NAMES))
+# The CSV's columns, in the order of the Snowflake table (sql/ai_insights/lambda_insights.sql).
+_RENAMED = {"cursor": "ledger_cursor", "ts_ms": "ts"}
+CSV_COLUMNS = ("stack", *(_RENAMED.get(name, name) for name in FIELD_NAMES))
 _KEY = re.compile(r"^(\d{20})-(\d{20})\.csv\.gz$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]+/$")
 
