@@ -3,7 +3,7 @@
 WAL mode lets the gateway's writer and the usage-summary readers work at once; each thread gets
 its own connection. Request ids are unique, so a retried write never counts a request twice.
 Costs are integer picodollars, so SUM() is exact. `seq` is the commit-order cursor the usage
-export pages by (docs/adr/0007-usage-records-cursor.md): an INTEGER PRIMARY KEY, so SQLite assigns
+export pages by (docs/adr/0008-usage-records-cursor.md): an INTEGER PRIMARY KEY, so SQLite assigns
 it inside the single writer's transaction and VACUUM never renumbers it.
 """
 

@@ -5,7 +5,7 @@ with `parse_page`, which is strict: a missing or extra field, a cursor that does
 rows than asked, or a page that says more follow while it is short (a truncated read) all raise,
 so a bad read can never be exported as if it were the whole story.
 
-`cursor` is the ledger's commit-order sequence (see docs/adr/0007-usage-records-cursor.md): a row
+`cursor` is the ledger's commit-order sequence (see docs/adr/0008-usage-records-cursor.md): a row
 committed later always has a larger cursor, even when its request started earlier, so paging by
 `after=<last cursor seen>` never skips a late row. No prompt or completion text is ever included.
 """

@@ -1,4 +1,4 @@
-"""The ledger's commit-order cursor: what the export pages by (docs/adr/0007-usage-records-cursor.md)."""
+"""The ledger's commit-order cursor: what the export pages by (docs/adr/0008-usage-records-cursor.md)."""
 
 from __future__ import annotations
 
