@@ -147,7 +147,7 @@ class GatewayApp:
         except GatewayError as exc:
             if exc.status != 429:
                 self.metrics.rejected.labels(str(exc.status)).inc()
-            await respond(send, exc.status, exc.body())
+            await respond(send, exc.status, exc.body(), extra_headers=list(exc.headers))
         except ClientGone:
             return
         except Exception:

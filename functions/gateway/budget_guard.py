@@ -8,6 +8,7 @@ Periods are calendar days and months in the configured zone; they roll over by t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +23,16 @@ SpendLookup = Callable[[datetime, datetime], int]
 BUDGET_EXCEEDED = "budget_exceeded"
 
 
-def budget_exceeded() -> GatewayError:
-    """The OpenAI-style 429 every refusal carries."""
+def budget_exceeded(retry_after_s: int) -> GatewayError:
+    """The OpenAI-style 429 every refusal carries.
+
+    `x-should-retry: false` stops the OpenAI SDKs' automatic retries (two by default, so each
+    refusal would cost three requests); `retry-after` says when the used-up period rolls over.
+    """
     return GatewayError(429, "budget exceeded: the daily or monthly LLM budget is used up; "
-                        "try again in the next period", type_="insufficient_quota", code=BUDGET_EXCEEDED)
+                        "try again in the next period", type_="insufficient_quota", code=BUDGET_EXCEEDED,
+                        headers=((b"x-should-retry", b"false"),
+                                 (b"retry-after", str(retry_after_s).encode())))
 
 
 @dataclass(slots=True)
@@ -85,10 +92,19 @@ class BudgetGuard:
     def reserve(self, worst_case_pico: int) -> Reservation:
         """Admit and hold the worst case, or raise 429 budget_exceeded."""
         if self.status() == budget_maths.EXCEEDED:
-            raise budget_exceeded()
+            raise self.refusal()
         self._day.reserved_pico += worst_case_pico
         self._month.reserved_pico += worst_case_pico
         return Reservation(worst_case_pico, self._day.period.start, self._month.period.start)
+
+    def refusal(self) -> GatewayError:
+        """The 429 for a request refused now: retry after the month ends if its budget is used up,
+        else after the day ends (the earliest moment a fresh period admits again)."""
+        self._roll()
+        month = self._month
+        used_up = budget_maths.status_for(month.committed_pico, month.budget_pico, self._thresholds)
+        end = month.period.end if used_up == budget_maths.EXCEEDED else self._day.period.end
+        return budget_exceeded(max(1, math.ceil((end - self._clock()).total_seconds())))
 
     def settle(self, reservation: Reservation, actual_pico: int) -> None:
         """Release the hold and count the actual cost (in the periods the request started in)."""

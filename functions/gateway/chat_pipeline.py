@@ -28,7 +28,7 @@ from llm_shared.routing import AUTO_MODEL, RouteDecision, decide, validate_backe
 from llm_shared.usage_schema import usd_string
 
 from .asgi import BodyTooLarge, Handler, Headers, HttpRequest, Send, read_body, respond_with
-from .budget_guard import BUDGET_EXCEEDED, Reservation, budget_exceeded
+from .budget_guard import BUDGET_EXCEEDED, Reservation
 from .chat_request import ChatRequest, check_context_window, parse_chat_request, upstream_body
 from .env_names import MAX_BODY_BYTES
 from .openai_errors import GatewayError, bad_request
@@ -137,7 +137,7 @@ class ChatPipeline:
             raise bad_request(f"x-force-backend: {exc}", "x-force-backend", "invalid_value") from None
         status = self._app.guard.status()
         if status == budget_maths.EXCEEDED:
-            raise budget_exceeded()
+            raise self._app.guard.refusal()
         model_arg = request.model
         downgraded = False
         if model_arg == AUTO_MODEL and status == budget_maths.WARNING:

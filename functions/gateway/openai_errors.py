@@ -9,13 +9,15 @@ class GatewayError(Exception):
     """A request the gateway answers with an error; the message is safe to show the caller."""
 
     def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None) -> None:
+                 code: str | None = None, param: str | None = None,
+                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.type = type_
         self.code = code
         self.param = param
+        self.headers = headers  # sent with the error response (e.g. retry advice on a 429)
 
     def body(self) -> bytes:
         return error_body(self.message, self.type, self.code, self.param)
