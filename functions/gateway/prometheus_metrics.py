@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.ledger import UsageRecord
@@ -23,7 +23,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 
 
 class GatewayMetrics:
-    """Counters per backend/model/status, tokens, cost, latency and budget use."""
+    """Counters per backend/model/status, tokens, cost, latency; gauges for budget use and the
+    writer's queue; the process collector (CPU, memory, file descriptors)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -49,8 +50,11 @@ class GatewayMetrics:
         self.budget_used = Gauge("gateway_budget_used_ratio", "Spend over budget per period", ["period"],
                                  registry=r)
         self.ledger_pending = Gauge("gateway_ledger_pending_records", "Records not yet written", registry=r)
-        self.ledger_dropped = Gauge("gateway_ledger_dropped_records", "Records the ledger refused for good",
-                                    registry=r)
+        # A count that only grows, so a Counter (rate()/increase() work); the writer keeps the number.
+        self.ledger_dropped = Counter("gateway_ledger_dropped_records", "Records the ledger refused for good",
+                                      registry=r)
+        self._ledger_dropped_seen = 0
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, resident memory, open fds, start time
         self._children: dict[tuple[str, str, str], tuple] = {}
 
     def observe(self, record: UsageRecord) -> None:
@@ -79,7 +83,8 @@ class GatewayMetrics:
         for period, ratio in budget_used.items():
             self.budget_used.labels(period).set(ratio)
         self.ledger_pending.set(ledger_pending)
-        self.ledger_dropped.set(ledger_dropped)
+        self.ledger_dropped.inc(ledger_dropped - self._ledger_dropped_seen)
+        self._ledger_dropped_seen = ledger_dropped
         return generate_latest(self.registry)
 
 

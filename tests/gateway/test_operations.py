@@ -184,3 +184,22 @@ def test_an_unusable_ledger_path_stops_the_start_naming_the_variable(backends, t
                                                        LEDGER_PATH=str(blocker / "ledger.db")):
         pass
     assert "LEDGER_PATH: cannot open the ledger" in caplog.text
+
+
+def test_cumulative_counts_are_counters_and_the_process_is_described():
+    from gateway.prometheus_metrics import GatewayMetrics
+
+    metrics = GatewayMetrics()
+    metrics.render({"day": 0.0, "month": 0.0}, 4, 2)
+    text = metrics.render({"day": 0.5, "month": 0.1}, 1, 3).decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    dropped = families["gateway_ledger_dropped_records"]
+    assert dropped.type == "counter"  # a count that only grows: rate() and increase() must work on it
+    assert [s.value for s in dropped.samples if s.name.endswith("_total")] == [3]
+    assert families["gateway_ledger_pending_records"].type == "gauge"
+    assert _samples(text)[("gateway_ledger_pending_records", ())] == 1
+    gauges = {name for name, f in families.items()
+              if f.type == "gauge" and name.startswith("gateway_") and not name.endswith("_created")}
+    assert gauges == {"gateway_budget_used_ratio", "gateway_ledger_pending_records"}
+    assert families["process_cpu_seconds"].type == "counter"
+    assert _samples(text)[("process_resident_memory_bytes", ())] > 0
