@@ -22,7 +22,7 @@ MAKEFILE = (ROOT / "Makefile").read_text()
 EXACT = ("pulumi", "pulumi-policy")
 # Top-level folders of Python code that mypy checks (everything but tests and build output).
 CODE_ROOTS = {"__main__.py", "components", "functions", "demo", "standins", "policy", "benchmarks",
-              ".github/scripts"}
+              ".github/scripts", "bootstrap"}
 
 
 def _requirements() -> list[str]:

@@ -1,0 +1,296 @@
+"""What a stack's deploy role and its read-only preview role may do: the main program's resources only.
+
+One table, one row per kind of resource the program creates (components/): the actions `pulumi up`
+needs on it (create, read, update, tag, delete), the subset a preview or refresh reads, and where
+it lives. Names are scoped to the stack prefix `<project>-<stack>-` where the program names things;
+what Pulumi auto-names (IAM roles, secrets, KMS keys) is scoped by the `stack` cost tag every
+program resource carries (components/naming.py), on create (aws:RequestTag) and after
+(aws:ResourceTag). No action is a wildcard. A `Resource: "*"` appears only where AWS has no
+resource-level permission for the action; each such row says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+STACK_TAG = "stack"
+
+
+@dataclass(frozen=True)
+class Scope:
+    account: str
+    region: str
+    project: str
+    stack: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.stack}"
+
+
+@dataclass(frozen=True)
+class Grant:
+    sid: str
+    write: tuple[str, ...]  # only the deploy role
+    read: tuple[str, ...]  # deploy and preview roles
+    resources: Callable[[Scope], list[str]]
+    # "request": tag on create must name the stack; "resource": the existing resource's tag must.
+    tag_condition: str | None = None
+    why_star: str = ""  # required when resources is ["*"]
+    extra_condition: dict[str, Any] = field(default_factory=dict)
+
+
+def _arn(service: str, s: Scope, rest: str, *, regional: bool = True) -> str:
+    return f"arn:aws:{service}:{s.region if regional else ''}:{s.account}:{rest}"
+
+
+GRANTS: tuple[Grant, ...] = (
+    Grant(
+        "AlertTopic",
+        (
+            "sns:CreateTopic",
+            "sns:DeleteTopic",
+            "sns:SetTopicAttributes",
+            "sns:TagResource",
+            "sns:UntagResource",
+            "sns:Subscribe",
+            "sns:Unsubscribe",
+            "sns:SetSubscriptionAttributes",
+        ),
+        (
+            "sns:GetTopicAttributes",
+            "sns:ListTagsForResource",
+            "sns:GetSubscriptionAttributes",
+            "sns:ListSubscriptionsByTopic",
+        ),
+        # the topic and its subscriptions (topic ARN + ':<id>')
+        lambda s: [_arn("sns", s, f"{s.prefix}-*")],
+    ),
+    Grant(
+        "AlarmsAndDashboard",
+        (
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+            "cloudwatch:PutDashboard",
+            "cloudwatch:DeleteDashboards",
+        ),
+        ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:GetDashboard"),
+        lambda s: [
+            _arn("cloudwatch", s, f"alarm:{s.prefix}-*"),
+            _arn("cloudwatch", s, f"dashboard/{s.prefix}-*", regional=False),
+        ],
+    ),
+    Grant(
+        "FunctionLogGroups",
+        (
+            "logs:CreateLogGroup",
+            "logs:DeleteLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DeleteRetentionPolicy",
+            "logs:TagResource",
+            "logs:UntagResource",
+            "logs:TagLogGroup",
+            "logs:UntagLogGroup",
+        ),
+        ("logs:ListTagsForResource", "logs:ListTagsLogGroup"),
+        lambda s: [
+            _arn("logs", s, f"log-group:/aws/lambda/{s.prefix}-*"),
+            _arn("logs", s, f"log-group:/aws/lambda/{s.prefix}-*:*"),
+        ],
+    ),
+    # DescribeLogGroups lists by name prefix; AWS authorises it on the account's log-group space.
+    Grant("ListLogGroups", (), ("logs:DescribeLogGroups",), lambda s: [_arn("logs", s, "log-group:*")]),
+    Grant(
+        "Functions",
+        (
+            "lambda:CreateFunction",
+            "lambda:DeleteFunction",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+            "lambda:AddPermission",
+            "lambda:RemovePermission",
+            "lambda:PutFunctionEventInvokeConfig",
+            "lambda:UpdateFunctionEventInvokeConfig",
+            "lambda:DeleteFunctionEventInvokeConfig",
+        ),
+        (
+            "lambda:GetFunction",
+            "lambda:GetFunctionConfiguration",
+            "lambda:ListVersionsByFunction",
+            "lambda:GetFunctionCodeSigningConfig",
+            "lambda:ListTags",
+            "lambda:GetPolicy",
+            "lambda:GetFunctionEventInvokeConfig",
+            "lambda:GetFunctionRecursionConfig",
+        ),
+        lambda s: [_arn("lambda", s, f"function:{s.prefix}-*")],
+    ),
+    Grant(
+        "Schedule",
+        (
+            "events:PutRule",
+            "events:DeleteRule",
+            "events:EnableRule",
+            "events:DisableRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:TagResource",
+            "events:UntagResource",
+        ),
+        ("events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"),
+        lambda s: [_arn("events", s, f"rule/{s.prefix}-*")],
+    ),
+    Grant(
+        "CreateFunctionRoles",
+        ("iam:CreateRole", "iam:TagRole"),
+        (),
+        lambda s: [f"arn:aws:iam::{s.account}:role/*"],
+        tag_condition="request",
+    ),
+    Grant(
+        "FunctionRoles",
+        (
+            "iam:DeleteRole",
+            "iam:UpdateRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+            "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy",
+        ),
+        (
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRoleTags",
+            "iam:ListInstanceProfilesForRole",
+        ),
+        lambda s: [f"arn:aws:iam::{s.account}:role/*"],
+        tag_condition="resource",
+    ),
+    Grant(
+        "PassFunctionRolesToLambda",
+        ("iam:PassRole",),
+        (),
+        lambda s: [f"arn:aws:iam::{s.account}:role/*"],
+        tag_condition="resource",
+        extra_condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+    ),
+    Grant(
+        "CreateSecrets",
+        ("secretsmanager:CreateSecret", "secretsmanager:TagResource"),
+        (),
+        lambda s: [_arn("secretsmanager", s, "secret:*")],
+        tag_condition="request",
+    ),
+    # GetSecretValue: Pulumi reads a SecretVersion back after writing it and on refresh. The
+    # preview role never gets it.
+    Grant(
+        "Secrets",
+        (
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:TagResource",
+            "secretsmanager:UntagResource",
+            "secretsmanager:RestoreSecret",
+        ),
+        ("secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"),
+        lambda s: [_arn("secretsmanager", s, "secret:*")],
+        tag_condition="resource",
+    ),
+    Grant(
+        "CreateTopicKey",
+        ("kms:CreateKey", "kms:TagResource"),
+        (),
+        lambda s: ["*"],
+        tag_condition="request",
+        why_star="kms:CreateKey has no resource-level permission (the key ARN does not exist yet)",
+    ),
+    Grant(
+        "TopicKey",
+        (
+            "kms:PutKeyPolicy",
+            "kms:EnableKeyRotation",
+            "kms:TagResource",
+            "kms:UntagResource",
+            "kms:ScheduleKeyDeletion",
+            "kms:UpdateKeyDescription",
+            "kms:CreateAlias",
+            "kms:DeleteAlias",
+            "kms:UpdateAlias",
+        ),
+        ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"),
+        lambda s: [_arn("kms", s, "key/*")],
+        tag_condition="resource",
+    ),
+    Grant(
+        "TopicKeyAlias",
+        ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"),
+        (),
+        lambda s: [_arn("kms", s, f"alias/{s.prefix}-*")],
+    ),
+    Grant(
+        "ListKeyAliases",
+        (),
+        ("kms:ListAliases",),
+        lambda s: ["*"],
+        why_star="kms:ListAliases has no resource-level permission",
+    ),
+)
+
+
+def _condition(grant: Grant, s: Scope) -> dict[str, Any]:
+    condition: dict[str, Any] = {key: dict(value) for key, value in grant.extra_condition.items()}
+    if grant.tag_condition == "request":
+        condition.setdefault("StringEquals", {})[f"aws:RequestTag/{STACK_TAG}"] = s.stack
+    elif grant.tag_condition == "resource":
+        condition.setdefault("StringEquals", {})[f"aws:ResourceTag/{STACK_TAG}"] = s.stack
+    return condition
+
+
+def _statements(s: Scope, *, write: bool) -> list[dict[str, Any]]:
+    statements = []
+    for grant in GRANTS:
+        actions = [*grant.write, *grant.read] if write else list(grant.read)
+        if not actions:
+            continue
+        statement: dict[str, Any] = {
+            "Sid": grant.sid,
+            "Effect": "Allow",
+            "Action": sorted(set(actions)),
+            "Resource": grant.resources(s),
+        }
+        condition = _condition(grant, s)
+        if condition:
+            statement["Condition"] = condition
+        statements.append(statement)
+    return statements
+
+
+def deploy_policy(s: Scope, *, smoke_test: bool) -> dict[str, Any]:
+    """`pulumi up`/`refresh` of one stack; staging's also runs its tracker once (deploy.yml smoke)."""
+    statements = _statements(s, write=True)
+    if smoke_test:
+        statements.append(
+            {
+                "Sid": "SmokeRunTracker",
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": [_arn("lambda", s, f"function:{s.prefix}-cost-tracker")],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def preview_policy(s: Scope) -> dict[str, Any]:
+    """`pulumi preview` of one stack from a pull request: reads only, never a secret value."""
+    return {"Version": "2012-10-17", "Statement": _statements(s, write=False)}
