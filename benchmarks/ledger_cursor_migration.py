@@ -7,6 +7,7 @@ in the same process: copying the same rows into an index-free table. Usage:
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
 import sys
 import tempfile
@@ -37,7 +38,9 @@ def old_ledger(path: Path, rows: int) -> None:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("rows", nargs="?", type=int, default=200_000, help="rows in the old ledger")
+    rows = parser.parse_args().rows
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ledger.db"
         old_ledger(path, rows)
