@@ -15,7 +15,7 @@ import uvicorn
 
 from llm_shared.errors import ConfigError
 
-from . import env_names
+from . import env_names, json_logs
 from .app import GatewayApp
 from .config import GatewayConfig
 from .http_protocol import SERVER_OPTIONS
@@ -48,7 +48,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    json_logs.configure(logging.INFO)
     try:
         config = GatewayConfig.from_env()
     except ConfigError as exc:
@@ -57,8 +57,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     redact = RedactSecrets(config.secrets())
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
+    # log_config=None: uvicorn's loggers propagate to the JSON handler instead of getting text ones.
     uvicorn.run(GatewayApp(config), host=config.host, port=config.port, loop="uvloop", log_level="info",
-                timeout_graceful_shutdown=15, **SERVER_OPTIONS)
+                log_config=None, timeout_graceful_shutdown=15, **SERVER_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -99,8 +99,9 @@ class GatewayApp:
                                   self._ledger.spend_pico, self.clock)
         for upstream in self.upstreams.values():
             await upstream.start()
-        log.info("gateway ready: serverless=%s gpu=%s ledger=%s", self.upstreams[SERVERLESS].base_url,
-                 self.upstreams[GPU].base_url, self.config.ledger_path)
+        log.info("gateway ready", extra={"serverless_base_url": self.upstreams[SERVERLESS].base_url,
+                                         "gpu_base_url": self.upstreams[GPU].base_url,
+                                         "ledger_path": self.config.ledger_path})
 
     async def shutdown(self) -> None:
         for upstream in self.upstreams.values():
@@ -151,7 +152,8 @@ class GatewayApp:
         except ClientGone:
             return
         except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"],
+                          extra={"method": scope["method"], "path": scope["path"]})
             self.metrics.rejected.labels("500").inc()
             with contextlib.suppress(RuntimeError):  # the response may have started already
                 await respond(send, 500, _INTERNAL_ERROR)

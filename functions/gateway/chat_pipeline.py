@@ -188,7 +188,9 @@ class ChatPipeline:
             except UpstreamFailure as failure:
                 failures.append(failure)
                 self._metrics.fallbacks.labels(backend, failure.kind).inc()
-                log.warning("upstream failed: %s", failure)
+                log.warning("upstream failed: %s", failure, extra={
+                    "request_id": call.request_id, "backend": backend, "kind": failure.kind,
+                    "status": failure.status})
         self._finish(call, call.decision.backend, 0, 0, "error", False)
         detail = "; ".join(str(f) for f in failures)
         if all(f.kind == TIMEOUT for f in failures):
@@ -284,7 +286,8 @@ class ChatPipeline:
         if clamped:
             log.warning("usage from %s clamped to the request's bounds (request %s): reported prompt=%d "
                         "completion=%d, recorded prompt=%d completion=%d", backend, call.request_id, prompt,
-                        completion, bounded_prompt, bounded_completion)
+                        completion, bounded_prompt, bounded_completion,
+                        extra={"request_id": call.request_id, "backend": backend})
             self._metrics.usage_clamped.labels(backend).inc()
             prompt, completion, estimated, call.clamped = bounded_prompt, bounded_completion, True, True
         cost = cost_pico(call.model, prompt, completion)

@@ -24,6 +24,7 @@ CLIENT_TOKEN = "client-token-for-tests-0001"
 OTHER_CLIENT_TOKEN = "client-token-for-tests-0002"
 ADMIN_TOKEN = "admin-token-for-tests-00001"
 SERVERLESS_KEY = "sk-serverless-secret-for-tests"
+SECRETS = (CLIENT_TOKEN, OTHER_CLIENT_TOKEN, ADMIN_TOKEN, SERVERLESS_KEY)  # none may reach a log or a body
 SMALL = "llama3.1-8b-instruct"
 MEDIUM = "llama3.1-70b-instruct-fp8"
 LARGE = "llama-4-maverick-17b-128e-instruct-fp8"

@@ -14,7 +14,7 @@ from .conftest import (
     CLIENT_TOKEN,
     HELLO,
     OTHER_CLIENT_TOKEN,
-    SERVERLESS_KEY,
+    SECRETS,
     SMALL,
     running_gateway,
 )
@@ -171,7 +171,7 @@ def test_secrets_never_reach_logs_or_error_bodies(backends, tmp_path, caplog):
         bodies = [gw.chat(GOOD).text, gw.chat(GOOD, token="Bearer-guess-000000000000").text,
                   gw.summary(token=CLIENT_TOKEN).text, gw.metrics().text]
         text = "\n".join(bodies) + caplog.text + repr(gw.app.config)
-    for secret in (CLIENT_TOKEN, OTHER_CLIENT_TOKEN, ADMIN_TOKEN, SERVERLESS_KEY):
+    for secret in SECRETS:
         assert secret not in text
     assert "both backends failed" in bodies[0]
 

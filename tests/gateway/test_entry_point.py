@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import requests
 
 from gateway.ledger import Ledger
+from standins import Script
 from standins.serving import bind_loopback
 
-from .conftest import CLIENT_TOKEN, HELLO, SERVERLESS_KEY, SMALL, gateway_env
+from .conftest import ADMIN_TOKEN, CLIENT_TOKEN, HELLO, SECRETS, SERVERLESS_KEY, SMALL, gateway_env
 from .test_transport_errors import assert_openai_400, raw_exchange
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_sigterm_drains_and_writes_every_row(backends, tmp_path):
-    backends.reset()
+@contextlib.contextmanager
+def gateway_process(backends, tmp_path: Path, ledger_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m gateway` on a free loopback port; yields (base URL, process) once /healthz answers."""
     probe = bind_loopback(0)
     port = probe.getsockname()[1]
     probe.close()
-    ledger_path = tmp_path / "data" / "ledger.db"
     env = {**os.environ, **gateway_env(backends, ledger_path, GATEWAY_PORT=str(port)),
            "PYTHONPATH": str(ROOT / "functions")}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, cwd=tmp_path,
@@ -41,17 +45,27 @@ def test_sigterm_drains_and_writes_every_row(backends, tmp_path):
                 pass
             assert time.monotonic() < deadline and proc.poll() is None, "gateway did not start"
             time.sleep(0.05)
-        assert_openai_400(raw_exchange(base, b"GARBAGE\r\n\r\n"))  # the container's server, too
-        for _ in range(20):
-            response = requests.post(f"{base}/v1/chat/completions", json={"model": SMALL, "messages": HELLO},
-                                     headers={"Authorization": f"Bearer {CLIENT_TOKEN}"}, timeout=10)
-            assert response.status_code == 200
-        proc.send_signal(signal.SIGTERM)  # at once: rows are still queued in memory
-        output, _ = proc.communicate(timeout=30)
+        yield base, proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def _chat(base: str, token: str = CLIENT_TOKEN) -> requests.Response:
+    return requests.post(f"{base}/v1/chat/completions", json={"model": SMALL, "messages": HELLO},
+                         headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_sigterm_drains_and_writes_every_row(backends, tmp_path):
+    backends.reset()
+    ledger_path = tmp_path / "data" / "ledger.db"
+    with gateway_process(backends, tmp_path, ledger_path) as (base, proc):
+        assert_openai_400(raw_exchange(base, b"GARBAGE\r\n\r\n"))  # the container's server, too
+        for _ in range(20):
+            assert _chat(base).status_code == 200
+        proc.send_signal(signal.SIGTERM)  # at once: rows are still queued in memory
+        output, _ = proc.communicate(timeout=30)
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status shows the signal
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
@@ -61,3 +75,26 @@ def test_sigterm_drains_and_writes_every_row(backends, tmp_path):
         assert ledger.count() == 20
     finally:
         ledger.close()
+
+
+def test_logs_are_one_json_object_per_line_with_fields_and_no_secret(backends, tmp_path):
+    backends.reset()
+    backends.serverless.script = Script(fail_status=503, fail_count=1)  # one fallback: a warning
+    with gateway_process(backends, tmp_path, tmp_path / "ledger.db") as (base, proc):
+        assert _chat(base).status_code == 200
+        assert _chat(base, token=f"{ADMIN_TOKEN}x").status_code == 401  # a near-miss token, echoed nowhere
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is JSON
+    assert all(isinstance(entry, dict) and {"ts", "level", "logger", "message"} <= set(entry)
+               for entry in lines)
+    by_message = {entry["message"]: entry for entry in lines}
+    assert "Application shutdown complete." in by_message  # uvicorn's own lines are JSON too
+    fallback = next(e for e in lines if e["message"].startswith("upstream failed"))
+    assert fallback["level"] == "WARNING" and fallback["logger"] == "gateway"
+    assert (fallback["backend"], fallback["kind"], fallback["status"]) == ("serverless", "status", 503)
+    assert fallback["request_id"].startswith("gw-")
+    ready = next(e for e in lines if e["message"] == "gateway ready")
+    assert ready["gpu_base_url"] == backends.gpu.url and ready["ledger_path"].endswith("ledger.db")
+    for secret in SECRETS:
+        assert secret not in output
