@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,9 +137,6 @@ class UsageRecord:
         return (self.request_id, self.ts_ms, self.model, self.backend, self.prompt_tokens,
                 self.completion_tokens, self.cost_pico, self.latency_ms, self.status, int(self.estimated),
                 self.user_id, self.session_id, self.complexity, self.cost_priority)
-
-
-RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
 
 
 def to_ms(moment: datetime) -> int:

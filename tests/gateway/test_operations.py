@@ -165,13 +165,13 @@ def test_writer_drops_only_the_record_that_can_never_be_written(tmp_path):
 
 
 def test_ledger_rows_follow_the_record_fields_in_order():
-    from gateway.ledger import RECORD_FIELDS
+    from dataclasses import fields
 
     record = UsageRecord(request_id="r", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=2,
                          completion_tokens=3, cost_pico=4, latency_ms=5.0, status="partial", estimated=True,
                          user_id="u", session_id="s", complexity="high")
     expected = tuple(int(getattr(record, f)) if f == "estimated" else getattr(record, f)
-                     for f in RECORD_FIELDS)
+                     for f in (field.name for field in fields(UsageRecord)))
     assert record.as_row() == expected
 
 
