@@ -4,7 +4,7 @@
   non-secret structure. It carries NO AWS credentials: every preview opens it, including a pull
   request's (preview.yml), so an aws-login here would hand the deploy role to PR code.
 - `<project>/<stack>-secrets`: created once, empty; a person enters the values
-  (`esc env set ... --secret`). The bootstrap never rewrites it (ignore_changes on its YAML).
+  (`esc env edit`). The bootstrap never rewrites it (ignore_changes on its YAML).
 - `<project>/<stack>-deploy`: AWS login by OIDC into the stack's deploy role, for an operator's
   `esc run <project>/<stack>-deploy -- pulumi up`; only the deployers team may open it.
 """
@@ -44,7 +44,7 @@ def stack_environment(project: str, stack: str, region: str) -> str:
     return _dump(
         f"Managed by the bootstrap project (bootstrap/): edit there, not here.\n"
         f"Secret values live in {names['secrets']}; AWS credentials never live here (PR previews open this).",
-        {"imports": [names["secrets"].split("/", 1)[1]], "values": {"pulumiConfig": {"aws:region": region}}},
+        {"imports": [names["secrets"]], "values": {"pulumiConfig": {"aws:region": region}}},
     )
 
 
@@ -53,7 +53,7 @@ def secrets_skeleton(project: str, stack: str) -> str:
     optional = ", ".join(f"{project}:{key}" for key in OPTIONAL_SECRET_KEYS)
     return _dump(
         f"Secret values of the {stack} stack, entered once by a person, never committed:\n"
-        f"  esc env set {project}/{stack}-secrets pulumiConfig.<key> <value> --secret\n"
+        f"  esc env edit {project}/{stack}-secrets   (each value under pulumiConfig, marked secret)\n"
         f"Required: {required}. Optional: {optional}.",
         {"values": {"pulumiConfig": {}}},
     )

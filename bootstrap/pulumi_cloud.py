@@ -2,7 +2,8 @@
 may deploy what (a deployers team of people, a CI team whose token GitHub Actions uses).
 
 Console deploys run with the settings below: the repository's main branch, `make install` first
-(the Deployments image has uv; `pulumi install` is skipped since make install did it), AWS by OIDC
+(the Deployments executor image must have `uv` on PATH for `toolchain: uv`, as pulumi/pulumi
+does; `pulumi install` is skipped since make install did it), AWS by OIDC
 into the stack's deploy role. Deployments never run pull requests (`preview_pull_requests` off): a
 PR preview would run PR code with the deploy role; preview.yml does those with the read-only role.
 Pushes deploy through deploy.yml (`deploy_commits` off), so a commit is never deployed twice.

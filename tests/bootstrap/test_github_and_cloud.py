@@ -133,7 +133,7 @@ def test_esc_environments_hold_structure_and_oidc_login_but_no_secret(bootstrap_
     }
     assert set(envs) == {stack, f"{stack}-secrets", f"{stack}-deploy"}
     main = envs[stack]
-    assert main["imports"] == [f"{stack}-secrets"]
+    assert main["imports"] == [f"{MAIN}/{stack}-secrets"]
     assert "aws" not in main["values"] and "environmentVariables" not in main["values"]  # PR previews open it
     assert envs[f"{stack}-secrets"] == {"values": {"pulumiConfig": {}}}
     login = envs[f"{stack}-deploy"]["values"]["aws"]["login"]["fn::open::aws-login"]["oidc"]
