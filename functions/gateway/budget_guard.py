@@ -57,6 +57,21 @@ class _Window:
         return self.spent_pico + self.reserved_pico
 
 
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """One period as the guard holds it right now (what GET /v1/usage/budget reports)."""
+
+    period: Period
+    budget_pico: int
+    spent_pico: int
+    reserved_pico: int
+    status: str
+
+    @property
+    def committed_pico(self) -> int:
+        return self.spent_pico + self.reserved_pico
+
+
 class BudgetGuard:
     """Admission, downgrade advice and settlement; used from the event loop only."""
 
@@ -81,13 +96,21 @@ class BudgetGuard:
         if now >= self._month.period.end or now < self._month.period.start:
             self._month = self._window(month_period(now, self._zone), self._budgets.monthly_pico)
 
+    def _status(self, window: _Window) -> str:
+        return budget_maths.status_for(window.committed_pico, window.budget_pico, self._thresholds)
+
     def status(self) -> str:
         """The worse of the day's and month's status on committed spend: ok, warning or exceeded."""
         self._roll()
-        day = budget_maths.status_for(self._day.committed_pico, self._day.budget_pico, self._thresholds)
-        month = budget_maths.status_for(self._month.committed_pico, self._month.budget_pico, self._thresholds)
         order = (budget_maths.OK, budget_maths.WARNING, budget_maths.EXCEEDED)
-        return max(day, month, key=order.index)
+        return max(self._status(self._day), self._status(self._month), key=order.index)
+
+    def windows(self) -> tuple[WindowState, WindowState]:
+        """(day, month) as admission sees them: settled spend, reservations and each one's status."""
+        self._roll()
+        day, month = (WindowState(w.period, w.budget_pico, w.spent_pico, w.reserved_pico, self._status(w))
+                      for w in (self._day, self._month))
+        return day, month
 
     def reserve(self, worst_case_pico: int) -> Reservation:
         """Admit and hold the worst case, or raise 429 budget_exceeded."""

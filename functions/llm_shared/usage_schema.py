@@ -106,6 +106,7 @@ class UsageSummary:
     total_requests: int
     total_prompt_tokens: int
     total_completion_tokens: int
+    unique_users_total: int = 0  # distinct users over the whole window (not a sum of the rows)
 
 
 def usd_string(pico: int) -> str:
@@ -267,10 +268,10 @@ def parse_summary(payload: Any, *, expect_period: str | None = None,
     for key, expected in checks.items():
         if _count(totals[key], f"totals.{key}") != expected:
             raise _fail(f"totals.{key}", f"{totals[key]} disagrees with the breakdown sum {expected}")
-    _count(totals["unique_users"], "totals.unique_users")
+    unique_users = _count(totals["unique_users"], "totals.unique_users")
     return UsageSummary(
         period=period, start=start, end=end, time_zone=top["time_zone"],
         generated_at=generated_at, rows=tuple(rows), total_cost_pico=total_pico,
         total_requests=checks["requests"], total_prompt_tokens=checks["prompt_tokens"],
-        total_completion_tokens=checks["completion_tokens"],
+        total_completion_tokens=checks["completion_tokens"], unique_users_total=unique_users,
     )
