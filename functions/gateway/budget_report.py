@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llm_shared import budget as budget_maths
 from llm_shared.budget import Thresholds
 from llm_shared.usage_schema import usd_string
 
+from .asgi import Handler, HttpRequest, respond_json
 from .budget_guard import WindowState
+
+if TYPE_CHECKING:
+    from .app import GatewayApp
 
 _ORDER = (budget_maths.OK, budget_maths.WARNING, budget_maths.EXCEEDED)
 
@@ -54,3 +58,12 @@ def budget_payload(windows: tuple[WindowState, WindowState], thresholds: Thresho
         "day": _window(day),
         "month": _window(month),
     }
+
+
+def endpoint(app: GatewayApp) -> Handler:
+    async def handle(http: HttpRequest) -> None:
+        app.auth.require_admin(http.headers.get(b"authorization"))
+        await respond_json(http.send, 200, budget_payload(app.guard.windows(), app.config.thresholds,
+                                                          app.config.time_zone, app.clock()))
+
+    return handle

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -70,6 +71,19 @@ class _Call:
         self.clamped = False  # the backend's usage was over the request's bounds
 
 
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """Where a request would go and what it would hold, before anything is reserved or sent."""
+
+    decision: RouteDecision
+    model: Model
+    downgraded: bool       # an `auto` request moved to the cheapest model by a budget warning
+    budget_status: str     # the guard's status now: ok, warning or exceeded (then it is refused)
+    prompt_bound: int
+    completion_cap: int
+    worst_case_pico: int
+
+
 def endpoint(app: GatewayApp) -> Handler:
     return ChatPipeline(app).handle
 
@@ -89,20 +103,24 @@ class ChatPipeline:
         self._ids = itertools.count(1)
 
     async def handle(self, http: HttpRequest) -> None:
-        request = await self._admit(http)
+        request = await self.admit(http)
         try:
-            tools = [request.body[k] for k in ("tools", "functions") if request.body.get(k)]
-            prompt_bound = prompt_upper_bound(request.messages, tools)
-            decision, model, downgraded = await self._route(request, http.headers, prompt_bound)
-            reservation = self._reserve(request, model, prompt_bound)
+            plan = await self.plan(request, http.headers)
+            if plan.budget_status == budget_maths.EXCEEDED:
+                raise self._app.guard.refusal()
+            if plan.downgraded:
+                self._metrics.downgrades.inc()
+            if request.model == AUTO_MODEL:
+                check_context_window(request, plan.model)
+            reservation = self._app.guard.reserve(plan.worst_case_pico)
         except GatewayError as exc:
             if exc.code == BUDGET_EXCEEDED:
                 self._metrics.refusals.inc()
             raise
         session = http.headers.get(b"x-session-id")
         call = _Call(request_id=f"{self._id_prefix}{next(self._ids)}", ts_ms=to_ms(self._app.clock()),
-                     started=time.perf_counter(), request=request, decision=decision, model=model,
-                     reservation=reservation, downgraded=downgraded,
+                     started=time.perf_counter(), request=request, decision=plan.decision, model=plan.model,
+                     reservation=reservation, downgraded=plan.downgraded,
                      session_id=session.decode("latin-1")[:200] if session else None)
         try:
             if request.stream:
@@ -115,7 +133,7 @@ class ChatPipeline:
 
     # admit → route → reserve ----------------------------------------------------------------------
 
-    async def _admit(self, http: HttpRequest) -> ChatRequest:
+    async def admit(self, http: HttpRequest) -> ChatRequest:
         """A client token (the admin token cannot spend) and a well-formed body, or an OpenAI-style 4xx."""
         headers = http.headers
         self._app.auth.require_client(headers.get(b"authorization"))
@@ -127,22 +145,24 @@ class ChatPipeline:
         return parse_chat_request(raw, self._catalog,
                                   priority.decode("latin-1").strip() if priority else None)
 
-    async def _route(self, request: ChatRequest, headers: dict[bytes, bytes],
-                     prompt_bound: int) -> tuple[RouteDecision, Model, bool]:
+    async def plan(self, request: ChatRequest, headers: dict[bytes, bytes]) -> RoutePlan:
+        """Route and price a request without side effects: what admission will judge and hold.
+
+        Also what POST /v1/route/explain reports, so the explanation is this very decision.
+        """
         forced_raw = headers.get(b"x-force-backend")
         try:
             forced = (validate_backend(forced_raw.decode("latin-1").strip()) if forced_raw
                       else self._config.force_backend)
         except ConfigError as exc:
             raise bad_request(f"x-force-backend: {exc}", "x-force-backend", "invalid_value") from None
+        tools = [request.body[k] for k in ("tools", "functions") if request.body.get(k)]
+        prompt_bound = prompt_upper_bound(request.messages, tools)
         status = self._app.guard.status()
-        if status == budget_maths.EXCEEDED:
-            raise self._app.guard.refusal()
         model_arg = request.model
-        downgraded = False
-        if model_arg == AUTO_MODEL and status == budget_maths.WARNING:
-            model_arg, downgraded = self._catalog.cheapest().id, True
-            self._metrics.downgrades.inc()
+        downgraded = model_arg == AUTO_MODEL and status == budget_maths.WARNING
+        if downgraded:
+            model_arg = self._catalog.cheapest().id
         complexity = None
         if prompt_bound > LARGE_PROMPT_BYTES:
             # The estimate is regex work over all the text (about 0.2 s per MB). In a thread the GIL
@@ -153,14 +173,11 @@ class ChatPipeline:
                           serverless_ratio=self._config.serverless_ratio, catalog=self._catalog,
                           complexity=complexity, gpu_models=self._gpu_models)
         model = self._catalog.get(decision.model)
-        if request.model == AUTO_MODEL:
-            check_context_window(request, model)
-        return decision, model, downgraded
-
-    def _reserve(self, request: ChatRequest, model: Model, prompt_bound: int) -> Reservation:
-        """Hold the request's worst-case cost (every prompt token, the full completion cap)."""
-        completion = completion_cap(model, request.max_tokens, request.n)
-        return self._app.guard.reserve(worst_case_cost_pico(model, prompt_bound, completion))
+        # The reservation: every prompt token the bound allows plus the full completion cap.
+        cap = completion_cap(model, request.max_tokens, request.n)
+        return RoutePlan(decision=decision, model=model, downgraded=downgraded, budget_status=status,
+                         prompt_bound=prompt_bound, completion_cap=cap,
+                         worst_case_pico=worst_case_cost_pico(model, prompt_bound, cap))
 
     # call with fallback -----------------------------------------------------------------------------
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import chat_pipeline, model_list, probes, prometheus_metrics, usage_records, usage_summary
+from . import (
+    budget_report,
+    chat_pipeline,
+    model_list,
+    probes,
+    prometheus_metrics,
+    route_explain,
+    usage_records,
+    usage_summary,
+)
 from .asgi import Handler
 
 if TYPE_CHECKING:
@@ -26,4 +35,6 @@ ROUTES: dict[tuple[str, str], Endpoint] = {
     ("GET", "/metrics"): prometheus_metrics.endpoint,
     ("GET", "/v1/usage/summary"): usage_summary.endpoint,
     ("GET", "/v1/usage/records"): usage_records.endpoint,
+    ("GET", "/v1/usage/budget"): budget_report.endpoint,
+    ("POST", "/v1/route/explain"): route_explain.endpoint,
 }
