@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import jsonschema
-import pytest
 from mcp import Client, StdioServerParameters
 
 from llm_ops.client import GatewayClient
@@ -138,21 +137,22 @@ def test_a_gateway_that_is_down_is_a_tool_error():
     _no_secret_in(down)
 
 
-@pytest.mark.parametrize("with_admin", [False, True])
-def test_stdio_server_started_as_desktop_assistants_do(gw, tmp_path, with_admin):
+def test_stdio_server_started_as_desktop_assistants_do(gw, tmp_path):
+    """One subprocess (the SDK's import alone takes seconds); admin tools are checked in memory above."""
     (tmp_path / "client.token").write_text(CLIENT_TOKEN + "\n")
     (tmp_path / "admin.token").write_text(ADMIN_TOKEN)
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
-           "GATEWAY_URL": f"{gw.url}/v1", "GATEWAY_TOKEN_FILE": str(tmp_path / "client.token")}
-    if with_admin:
-        env["GATEWAY_ADMIN_TOKEN_FILE"] = str(tmp_path / "admin.token")
+           "GATEWAY_URL": f"{gw.url}/v1", "GATEWAY_TOKEN_FILE": str(tmp_path / "client.token"),
+           "GATEWAY_ADMIN_TOKEN_FILE": str(tmp_path / "admin.token")}
     params = StdioServerParameters(command=sys.executable, args=["-m", "llm_ops.mcp_server"], env=env)
 
-    async def go() -> tuple[set[str], Any]:
+    async def go() -> tuple[set[str], Any, Any]:
         async with Client(params, read_timeout_seconds=30) as mcp:
             names = {t.name for t in (await mcp.list_tools()).tools}
-            return names, await mcp.call_tool("explain_route", {"prompt": "hello"})
+            return (names, await mcp.call_tool("explain_route", {"prompt": "hello"}),
+                    await mcp.call_tool("budget_status", {}))
 
-    names, result = anyio.run(go)
-    assert names == ({*CLIENT_TOOLS, *ADMIN_TOOLS} if with_admin else set(CLIENT_TOOLS))
-    assert not result.is_error and result.structured_content["model"] == SMALL
+    names, route, budget = anyio.run(go)
+    assert names == {*CLIENT_TOOLS, *ADMIN_TOOLS}
+    assert not route.is_error and route.structured_content["model"] == SMALL
+    assert budget.structured_content["day"]["budget_usd"] == "100"
