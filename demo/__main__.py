@@ -9,7 +9,8 @@
 4. the cost-tracker handler, with the environment the program gave the Lambda, against the gateway
    and the local endpoint;
 5. a report: spend by backend and model, budget per period, metrics pushed, and whether each alarm
-   would fire now; also as JSON and a PNG chart. Everything started is stopped.
+   would fire now; also as JSON and a PNG chart; then one MCP tool result and one plain-language
+   answer from the operator tools (llm_ops) against the same gateway. Everything started is stopped.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from components.settings import parse_settings
     from demo import report as reporting
     from demo.aws_emulator import MotoBackedMocks
+    from demo.ops_tail import closing_lines
     from demo.program_runner import PROJECT, run_program, stack_config
     from demo.workload import run_workload
     from gateway import env_names as gw
@@ -201,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         (out / "report.json").write_text(json.dumps(result, indent=2, default=str))
         reporting.chart(result, out / "spend.png")
         print(reporting.render_text(result))
+        print("\nOperator tools against the same gateway:")
+        print(closing_lines(gateway_url, client_token, demo_secrets["gatewayAdminToken"]))
         print(f"\nwrote {out / 'report.json'} and {out / 'spend.png'} in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -125,8 +125,9 @@ def build_server(client: GatewayClient, *, auth: AuthSettings | None = None,
 def build_http_server(client: GatewayClient, token: str, host: str, port: int) -> MCPServer:
     """The same tools behind bearer-token auth, for streamable HTTP."""
     url = f"http://{host}:{port}"
-    return build_server(client, auth=AuthSettings(issuer_url=url, resource_server_url=f"{url}/mcp"),
-                        token_verifier=_StaticTokenVerifier(token))
+    # One static token, issued for nothing else: there is no audience to validate.
+    auth = AuthSettings(issuer_url=url, resource_server_url=f"{url}/mcp", validate_token_resource=False)
+    return build_server(client, auth=auth, token_verifier=_StaticTokenVerifier(token))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,3 +65,13 @@ def test_outputs_report_chart_and_no_process_left(demo_run):
     assert report["processes"], "the demo should report the processes it started"
     for pid in report["processes"]:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_demo_ends_with_an_mcp_tool_result_and_a_plain_language_answer(demo_run):
+    _, stdout, report = demo_run
+    tail = stdout[stdout.index("Operator tools against the same gateway:"):]
+    budget = json.loads(next(line for line in tail.splitlines() if line.startswith('  {"status"')))
+    assert budget["status"] == budget["day"]["status"] == "exceeded"  # the workload ends in a breach
+    assert Decimal(budget["day"]["spent_usd"]) == Decimal(report["usage_totals"]["cost_usd"])
+    assert '"intent": "check_costs"' in tail
+    assert f"Today: ${budget['day']['spent_usd']} over {report['usage_totals']['requests']} requests" in tail
