@@ -136,4 +136,6 @@ def test_explain_refuses_bad_bodies_like_the_chat_endpoint(gw):
     assert forced.status_code == 400
     stranger = _explain(gw, {"model": "auto", "messages": HELLO}, token="nobody-has-this-token")
     assert stranger.status_code == 401
+    as_admin = _explain(gw, {"model": "auto", "messages": HELLO}, token=ADMIN_TOKEN)
+    assert as_admin.status_code == 403  # the admin token reads usage; asking to route is a client's job
     assert requests.get(f"{gw.v1}/route/explain", timeout=5).status_code == 405
