@@ -26,7 +26,7 @@ def closing_lines(gateway_url: str, client_token: str, admin_token: str) -> str:
             async with Client(build_server(gateway)) as mcp:
                 result = await mcp.call_tool("budget_status", {})
                 if result.is_error:
-                    raise RuntimeError(result.content[0].text)
+                    raise RuntimeError(" ".join(getattr(part, "text", "") for part in result.content))
                 return result.structured_content
 
         budget = anyio.run(budget_tool)

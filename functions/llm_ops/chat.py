@@ -30,17 +30,18 @@ ASK_BACK = ("I did not understand that. I can: check costs (\"how much did we sp
 
 def act(parsed: Parse, client: GatewayClient) -> dict[str, Any]:
     """Carry out one parsed sentence; the result is what the matching MCP tool returns."""
-    steer = {"model": parsed.model, "cost_priority": parsed.cost_priority}
+    model, priority = parsed.model, parsed.cost_priority
     if parsed.intent == intents.CHECK_COSTS:
         return dict(ops.usage_stats(client, parsed.period or intents.DAY))
     if parsed.intent == intents.OPTIMIZE:
         return dict(ops.optimize(client, parsed.prompt))
     if parsed.intent == intents.ESTIMATE:
-        return dict(ops.estimate(client, parsed.prompt, **steer))
+        return dict(ops.estimate(client, parsed.prompt, model=model, cost_priority=priority))
     if parsed.intent == intents.EXPLAIN:
-        return dict(ops.explain(client, parsed.prompt, **steer))
+        return dict(ops.explain(client, parsed.prompt, model=model, cost_priority=priority))
     if parsed.intent == intents.RUN:
-        result: dict[str, Any] = dict(ops.invoke(client, parsed.prompt, **steer))
+        result: dict[str, Any] = dict(ops.invoke(client, parsed.prompt, model=model,
+                                                 cost_priority=priority))
         if client.has_admin:
             budget = ops.budget_status(client)
             share = ops.percent_of(result["cost_pico"], budget["day"])
@@ -81,7 +82,10 @@ def render(parsed: Parse, result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llm_ops.chat", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="llm-ops-chat", description=__doc__.split("\n")[0],
+        epilog="environment: GATEWAY_URL, GATEWAY_TOKEN_FILE, optional GATEWAY_ADMIN_TOKEN_FILE "
+               "(see docs/ops.md)")
     parser.add_argument("sentence", nargs="+", help="what you want, in plain words")
     parser.add_argument("--classify", action="store_true", help="print the parse as JSON and do nothing")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -110,7 +110,8 @@ class GatewayClient:
         response = self._call("POST", "/v1/chat/completions", self._token,
                               _chat_body(messages, model, max_tokens), cost_priority)
         body = _json(response, "chat completion")
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+        raw_usage = body.get("usage")
+        usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
         cost_text = response.headers.get("x-cost-usd", "")
         try:
             cost_pico = usd_to_pico(cost_text, name="x-cost-usd")

@@ -23,11 +23,18 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field
 
 from . import operations as ops
 from .client import GatewayCallError, GatewayClient
-from .env_names import MCP_HTTP_TOKEN_FILE
+from .env_names import (
+    GATEWAY_ADMIN_TOKEN,
+    GATEWAY_ADMIN_TOKEN_FILE,
+    GATEWAY_TOKEN,
+    GATEWAY_TOKEN_FILE,
+    GATEWAY_URL,
+    MCP_HTTP_TOKEN_FILE,
+)
 from .settings import OpsConfigError, OpsSettings, read_token_file
 
 SERVER_NAME = "llm-cost-governance"
@@ -126,12 +133,17 @@ def build_http_server(client: GatewayClient, token: str, host: str, port: int) -
     """The same tools behind bearer-token auth, for streamable HTTP."""
     url = f"http://{host}:{port}"
     # One static token, issued for nothing else: there is no audience to validate.
-    auth = AuthSettings(issuer_url=url, resource_server_url=f"{url}/mcp", validate_token_resource=False)
+    auth = AuthSettings(issuer_url=AnyHttpUrl(url), resource_server_url=AnyHttpUrl(f"{url}/mcp"),
+                        validate_token_resource=False)
     return build_server(client, auth=auth, token_verifier=_StaticTokenVerifier(token))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llm_ops.mcp_server", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="llm-ops-mcp", description=__doc__.split("\n")[0],
+        epilog=f"environment: {GATEWAY_URL}, {GATEWAY_TOKEN_FILE} (or {GATEWAY_TOKEN}), optional "
+               f"{GATEWAY_ADMIN_TOKEN_FILE} (or {GATEWAY_ADMIN_TOKEN}: registers the admin tools), "
+               f"{MCP_HTTP_TOKEN_FILE} with --http")
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
