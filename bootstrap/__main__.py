@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pulumi
+import pulumi_github as github
 
 # The CLI runs this file from bootstrap/: make the repository's packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -50,9 +51,10 @@ preview_arns = {stack: r.preview_role_arn for stack, r in roles.items()}
 cloud = PulumiCloudSetup(
     "pulumi-cloud", PulumiCloudSetupArgs(cfg, MAIN_PROJECT, deploy_arns), pulumi.ResourceOptions()
 )
-repo = GitHubSetup(
-    "github", GitHubSetupArgs(cfg, deploy_arns, preview_arns, cloud.ci_token), pulumi.ResourceOptions()
-)
+# The repository's owner from config, the admin's token from GITHUB_TOKEN (never config).
+github_provider = github.Provider("github", owner=cfg.github_owner)
+repo = GitHubSetup("github", GitHubSetupArgs(cfg, deploy_arns, preview_arns, cloud.ci_token),
+                   pulumi.ResourceOptions(providers=[github_provider]))
 
 # Exactly what the main stacks and workflows consume (GitHub variables carry the same values).
 pulumi.export("deployRoleArns", deploy_arns)

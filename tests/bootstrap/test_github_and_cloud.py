@@ -80,6 +80,15 @@ def test_no_secret_value_in_any_input(bootstrap_run):
             assert not re.search(r"\bpul-[0-9a-f]{40}\b", text), f"{resource.name}{path}"
 
 
+def test_github_resources_use_the_configured_owner(bootstrap_run):
+    (provider,) = bootstrap_run.of_type("pulumi:providers:github")
+    assert provider.inputs["owner"] == CFG["githubRepository"].split("/")[0]
+    assert "token" not in provider.inputs  # the admin's GITHUB_TOKEN, never config
+    for resource in bootstrap_run.resources:
+        if resource.typ.startswith("github:"):
+            assert resource.provider and "::github::" in resource.provider, resource.name
+
+
 def test_main_requires_ci_and_a_review(bootstrap_run):
     (protection,) = bootstrap_run.of_type("github:index/branchProtection:BranchProtection")
     ci_job = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())["jobs"]["test"]["name"]

@@ -114,3 +114,16 @@ def test_one_account_for_both_stacks_gets_one_set_of_providers():
     run = run_bootstrap({"stacks": shared})
     assert len(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 2
     assert len(run.of_type("aws:iam/role:Role")) == 4
+
+
+def test_each_accounts_resources_go_through_a_provider_pinned_to_that_account(bootstrap_run):
+    stacks = committed_config()["stacks"]
+    providers = {p.name: p.inputs for p in bootstrap_run.of_type("pulumi:providers:aws")}
+    for stack, entry in stacks.items():
+        inputs = providers[f"aws-{stack}"]
+        assert json.loads(inputs["allowedAccountIds"]) == [entry["accountId"]]
+        assert inputs["region"] == entry["region"] and inputs["profile"] == entry["awsProfile"]
+    for resource in bootstrap_run.resources:
+        if resource.typ.startswith("aws:"):
+            stack = resource.name.split("-")[1]
+            assert f"::aws-{stack}::" in resource.provider, resource.name
