@@ -42,6 +42,9 @@ class BuiltZip:
 
 
 def _files(root: Path, prefix: str) -> Iterable[tuple[str, Path]]:
+    if root.is_file():  # a single module: prefix is its folder in the zip
+        yield f"{prefix}{root.name}", root
+        return
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if path.is_dir() or any(part in _EXCLUDED_DIRS or part.startswith(".") for part in rel.parts):
@@ -53,11 +56,12 @@ def _files(root: Path, prefix: str) -> Iterable[tuple[str, Path]]:
 
 
 def build_zip(name: str, sources: Iterable[tuple[Path, str]], out_dir: Path = BUILD_DIR) -> BuiltZip:
-    """Zip each (directory, prefix-in-zip) source into out_dir/name.zip, byte-for-byte reproducibly."""
+    """Zip each (directory or file, prefix-in-zip) source into out_dir/name.zip, byte-for-byte
+    reproducibly."""
     entries: dict[str, Path] = {}
     for root, prefix in sources:
-        if not root.is_dir():
-            raise PackagingError(f"{name}: source directory {root} does not exist")
+        if not root.exists():
+            raise PackagingError(f"{name}: source {root} does not exist")
         for arcname, path in _files(root, prefix):
             entries.setdefault(arcname, path)
     forbidden = sorted({a.split("/", 1)[0] for a in entries} & FORBIDDEN_TOP_LEVEL)
@@ -103,5 +107,10 @@ def build_tracker_zip(out_dir: Path = BUILD_DIR, vendor_dir: Path = TRACKER_VEND
 
 
 def build_slack_forwarder_zip(out_dir: Path = BUILD_DIR, functions_dir: Path = FUNCTIONS_DIR) -> BuiltZip:
-    """The Slack forwarder: standard library only, so just its own package."""
-    return build_zip("slack-forwarder", [(functions_dir / "slack_forwarder", "slack_forwarder/")], out_dir)
+    """The Slack forwarder: its own package and the one shared module it imports (the URL rule)."""
+    shared = functions_dir / "llm_shared"
+    return build_zip("slack-forwarder", [
+        (functions_dir / "slack_forwarder", "slack_forwarder/"),
+        (shared / "__init__.py", "llm_shared/"),
+        (shared / "urls.py", "llm_shared/"),
+    ], out_dir)

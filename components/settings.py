@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import TypedDict, TypeVar
-from urllib.parse import urlparse
 
 import pulumi
 
@@ -30,6 +29,7 @@ from llm_shared.errors import ConfigError, UnknownModelError
 from llm_shared.money import usd_to_pico
 from llm_shared.periods import parse_zone
 from llm_shared.routing import validate_backend, validate_ratio
+from llm_shared.urls import BASE_URL_ALLOWED, base_url_problem, secret_url_problem
 
 PROJECT = "llm-cost-governance"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -38,7 +38,6 @@ DEFAULT_LOG_RETENTION_DAYS = 30
 DEFAULT_SERVERLESS_RATIO = 0.8
 DEFAULT_GATEWAY_PORT = 8080
 DEFAULT_HEALTH_TIMEOUT_SECONDS = 120
-DEFAULT_SERVERLESS_BASE_URL = "https://api.lambda.ai/v1"
 DEFAULT_GPU_BASE_URL = "http://127.0.0.1:8000/v1"
 MAX_ALARM_PERIOD_SECONDS = 86400
 
@@ -87,7 +86,7 @@ class GatewaySettings:
     bind_address: str = "127.0.0.1"
     remote_dir: str = ""
     health_timeout_seconds: int = DEFAULT_HEALTH_TIMEOUT_SECONDS
-    serverless_base_url: str = DEFAULT_SERVERLESS_BASE_URL
+    serverless_base_url: str = ""  # required when enabled: no provider is a sensible default
     gpu_base_url: str = DEFAULT_GPU_BASE_URL
     gpu_model_map: Mapping[str, str] = field(default_factory=dict)
     force_backend: str = ""  # rollback lever: "serverless" or "gpu" sends every request there
@@ -211,12 +210,21 @@ class _Reader:
         return number
 
     def url(self, key: str, default: str = "") -> str:
+        """A base URL no secret travels on (the shared package's rule)."""
         value = self.text(key, default)
-        if value:
-            parsed = urlparse(value)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
-                raise self.fail(key, "an http:// or https:// URL")
-        return value
+        problem = base_url_problem(value) if value else None
+        if problem:
+            raise self.fail(key, BASE_URL_ALLOWED, problem)
+        return value.rstrip("/")
+
+    def secret_url(self, key: str, allowed: str, *, required: bool, why: str = "") -> str:
+        """A base URL a token or key is sent on: the shared rule (TLS, plain http only to loopback),
+        so a value the gateway or the tracker would refuse at every start or run fails preview."""
+        value = self.required(key, allowed, why) if required else self.text(key)
+        problem = secret_url_problem(value) if value else None
+        if problem:
+            raise self.fail(key, allowed, problem)
+        return value.rstrip("/")
 
     def json_value(self, key: str, default: T, kind: type[T], allowed: str) -> T:
         value = self.text(key)
@@ -333,27 +341,11 @@ def _bind_address(r: _Reader) -> str:
     return value
 
 
-def _bearer_url(r: _Reader, key: str, allowed: str, *, required: bool) -> str:
-    """A base URL the cost tracker sends a bearer token to: the tracker's own rule (TLS, plain http
-    only to loopback, no query or fragment), so a value it would refuse at every run fails preview."""
-    url = r.url(key)
-    if not url:
-        if required:
-            raise r.fail(key, allowed, "required")
-        return ""
-    parsed = urlparse(url)
-    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise r.fail(key, allowed, "plain http would expose the token sent on it")
-    if parsed.query or parsed.fragment:
-        raise r.fail(key, allowed, "no query or fragment")
-    return url.rstrip("/")
-
-
 def _gateway_url(r: _Reader) -> str:
     """The URL the cost tracker reads usage from; the admin token travels on it, so TLS only."""
     allowed = ("the gateway's https:// base URL as the cost tracker reaches it (TLS terminated in front of "
                "gatewayPort), e.g. https://gateway.example.com; http:// only for 127.0.0.1/localhost")
-    return _bearer_url(r, "gatewayUrl", allowed, required=True)
+    return r.secret_url("gatewayUrl", allowed, required=True)
 
 
 class _BackendFields(TypedDict):
@@ -369,9 +361,12 @@ class _BackendFields(TypedDict):
 def _gateway(r: _Reader) -> GatewaySettings:
     enabled = r.boolean("gatewayEnabled", True)
     port = r.integer("gatewayPort", DEFAULT_GATEWAY_PORT, 1, 65535)
+    why = " when gatewayEnabled is true"
     common: _BackendFields = {
         "port": port,
-        "serverless_base_url": r.url("serverlessBaseUrl", DEFAULT_SERVERLESS_BASE_URL),
+        "serverless_base_url": r.secret_url(
+            "serverlessBaseUrl", "the pay-per-token provider's OpenAI-compatible https:// base URL, e.g. "
+            "https://api.together.xyz/v1 (serverlessApiKey travels on it)", required=enabled, why=why),
         "gpu_base_url": r.url("gpuBaseUrl", DEFAULT_GPU_BASE_URL),
         "gpu_model_map": _model_map(r),
         "force_backend": r.shared_rule(
@@ -381,7 +376,6 @@ def _gateway(r: _Reader) -> GatewaySettings:
     url = _gateway_url(r)
     if not enabled:
         return GatewaySettings(enabled=False, url=url, **common)
-    why = " when gatewayEnabled is true"
     host = r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
     if not _HOST.match(host):
         raise r.fail("gatewayHost", "a DNS name or an IP address")
@@ -448,8 +442,8 @@ def _tracker(r: _Reader) -> TrackerSettings:
                                      "a Lambda instance type like gpu_1x_a10"),
         gpu_hourly_usd=hourly,
         gpu_host_started_at=started,
-        lambda_cloud_api_url=_bearer_url(
-            r, "lambdaCloudApiUrl", "the Lambda Cloud API's https:// base URL, e.g. "
+        lambda_cloud_api_url=r.secret_url(
+            "lambdaCloudApiUrl", "the Lambda Cloud API's https:// base URL, e.g. "
             "https://cloud.lambda.ai/api/v1 (the API key travels on it)", required=False),
     )
 

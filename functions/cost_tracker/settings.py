@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from llm_shared.budget import DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, Budgets, Thresholds
 from llm_shared.errors import ConfigError
 from llm_shared.money import usd_to_pico
 from llm_shared.periods import parse_zone
+from llm_shared.urls import secret_url_problem
 
 from . import env_names as env
 
@@ -24,7 +24,6 @@ DEFAULT_LAMBDA_CLOUD_API_URL = "https://cloud.lambda.ai/api/v1"
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_METRIC_PERIOD_SECONDS = 3600
 MAX_METRIC_PERIOD_SECONDS = 86_400
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MAX_NAMESPACE = 255
 _MAX_DIMENSION_VALUE = 1024
 
@@ -61,15 +60,10 @@ def _zone(name: str) -> tzinfo:
 
 
 def _url(name: str, value: str, problems: list[str]) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        problems.append(f"{name}: {value!r} is not an http(s) URL such as https://gateway.example.com")
-        return value
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
-        problems.append(f"{name}: plain http is only allowed to 127.0.0.1/localhost (a bearer token "
-                        f"travels on this connection); use https")
-    if parts.query or parts.fragment:
-        problems.append(f"{name}: give a base URL without query or fragment")
+    """A bearer token or API key travels on it: the shared rule (TLS, plain http only to loopback)."""
+    problem = secret_url_problem(value)
+    if problem:
+        problems.append(f"{name}: {problem}; give a base URL such as https://gateway.example.com")
     return value.rstrip("/")
 
 

@@ -10,13 +10,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from llm_shared.budget import Budgets, Thresholds
 from llm_shared.catalog import TIERS, Catalog, default_catalog, load_catalog
 from llm_shared.errors import ConfigError
 from llm_shared.periods import parse_zone
 from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend
+from llm_shared.urls import BASE_URL_ALLOWED, SECRET_URL_ALLOWED, base_url_problem, secret_url_problem
 
 from . import env_names as names
 from .usage_clamp import INT64_MAX, largest_cost_pico
@@ -92,8 +92,8 @@ class GatewayConfig:
         return cls(
             client_tokens=client_tokens,
             admin_token=admin,
-            serverless_base_url=_url(env, names.SERVERLESS_BASE_URL),
-            gpu_base_url=_url(env, names.GPU_BASE_URL),
+            serverless_base_url=_url(env, names.SERVERLESS_BASE_URL, secret=True),  # the key goes on it
+            gpu_base_url=_url(env, names.GPU_BASE_URL, secret=False),
             serverless_api_key=_get(env, names.SERVERLESS_API_KEY),
             gpu_model_map=_model_map(env, catalog),
             serverless_ratio=float(_number(env, names.SERVERLESS_RATIO, str(DEFAULT_SERVERLESS_RATIO),
@@ -168,15 +168,14 @@ def _tokens(env: Mapping[str, str]) -> tuple[str, ...]:
     return tokens
 
 
-def _url(env: Mapping[str, str], name: str) -> str:
+def _url(env: Mapping[str, str], name: str, *, secret: bool) -> str:
     raw = _get(env, name)
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = "it is empty" if not raw else (secret_url_problem if secret else base_url_problem)(raw)
+    if problem:
         # The value is not echoed: a key pasted into the wrong variable must not reach the log.
-        got = "it is empty" if not raw else "the value set is not one (not shown, it may be a secret)"
-        raise ConfigError(f"{name}: an http(s) base URL such as http://127.0.0.1:8000/v1 is required; {got}")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ConfigError(f"{name}: the base URL must not carry credentials, a query or a fragment")
+        allowed = SECRET_URL_ALLOWED if secret else BASE_URL_ALLOWED
+        raise ConfigError(f"{name}: {allowed} is required; {problem} (the value is not shown, it may be "
+                          "a secret)")
     return raw.rstrip("/")
 
 

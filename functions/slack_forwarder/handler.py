@@ -1,6 +1,7 @@
 """SNS -> Slack: one readable Slack message per alarm state change or tracker failure.
 
-Standard library only (boto3 comes from the Lambda runtime), so the zip is a few kilobytes. The
+Standard library only (boto3 comes from the Lambda runtime) plus the shared package's URL rule,
+so the zip is a few kilobytes. The
 webhook URL is a secret: it is read from Secrets Manager by ARN, cached for the container's life,
 and never appears in logs or error messages.
 """
@@ -13,12 +14,12 @@ import os
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+
+from llm_shared.urls import secret_url_problem
 
 WEBHOOK_SECRET_ARN_ENV = "SLACK_WEBHOOK_SECRET_ARN"  # noqa: S105 - a variable name
 TIMEOUT_SECONDS = 5
 MAX_TEXT = 3000
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _STATE_ICONS = {"ALARM": ":rotating_light:", "OK": ":white_check_mark:",
                 "INSUFFICIENT_DATA": ":grey_question:"}
 
@@ -49,10 +50,9 @@ def webhook_url(client: Any = None) -> str:
         if not arn:
             raise ForwarderError(f"{WEBHOOK_SECRET_ARN_ENV} is not set")
         value = (client or _secrets_client()).get_secret_value(SecretId=arn).get("SecretString", "").strip()
-        parts = urlsplit(value)
-        secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
-        if not secure or not parts.hostname:
-            raise ForwarderError(f"secret {arn} does not hold an https:// Slack webhook URL")
+        problem = secret_url_problem(value)
+        if problem:
+            raise ForwarderError(f"secret {arn} does not hold an https:// Slack webhook URL: {problem}")
         _cached_webhook = value
     return _cached_webhook
 

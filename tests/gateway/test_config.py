@@ -59,10 +59,13 @@ def test_everything_set():
     (env_names.CLIENT_TOKENS, "short", "at least 16"),
     (env_names.ADMIN_TOKEN, "", "is required"),
     (env_names.ADMIN_TOKEN, CLIENT_TOKEN, "must differ"),
-    (env_names.SERVERLESS_BASE_URL, "", "http(s) base URL"),
-    (env_names.GPU_BASE_URL, "ftp://host/v1", "http(s) base URL"),
+    (env_names.SERVERLESS_BASE_URL, "", "it is empty"),
+    (env_names.GPU_BASE_URL, "ftp://host/v1", "not an http(s) URL"),
     (env_names.GPU_BASE_URL, "http://user:pw@host/v1", "credentials"),
-    (env_names.SERVERLESS_BASE_URL, SERVERLESS_KEY, "http(s) base URL"),  # the key in the wrong variable
+    (env_names.SERVERLESS_BASE_URL, SERVERLESS_KEY, "not an http(s) URL"),  # the key in the wrong variable
+    # The provider's key travels on this URL: plain http only to loopback (it was accepted).
+    (env_names.SERVERLESS_BASE_URL, "http://api.example.com/v1", "plain http"),
+    (env_names.SERVERLESS_BASE_URL, "http://127.0.0.1.example.com/v1", "plain http"),
     (env_names.GPU_MODEL_MAP, "{nope", "invalid JSON"),
     (env_names.GPU_MODEL_MAP, "[]", "JSON object"),
     (env_names.GPU_MODEL_MAP, '{"gpt-4": "x"}', "not a catalog model"),
@@ -91,6 +94,14 @@ def test_bad_values_name_the_variable(name, value, fragment):
         assert name in message
     for secret in (CLIENT_TOKEN, ADMIN_TOKEN, SERVERLESS_KEY):
         assert secret not in message
+
+
+def test_the_gpu_server_and_a_loopback_provider_may_be_plain_http():
+    """No key goes to the host's model server; a loopback stand-in provider never leaves the machine."""
+    config = GatewayConfig.from_env({**BASE, env_names.GPU_BASE_URL: "http://model-server:8000/v1",
+                                     env_names.SERVERLESS_BASE_URL: "http://[::1]:9001/v1"})
+    assert config.gpu_base_url == "http://model-server:8000/v1"
+    assert config.serverless_base_url == "http://[::1]:9001/v1"
 
 
 def test_a_catalog_without_every_tier_is_refused_at_start(tmp_path):

@@ -114,10 +114,19 @@ def test_vendor_dir_is_the_one_make_install_fills():
     assert "VENDOR  := build/tracker-vendor" in makefile
 
 
-def test_slack_forwarder_zip_is_its_package_only(tmp_path):
+def test_slack_forwarder_zip_is_its_package_and_the_shared_url_rule_only(tmp_path):
     built = build_slack_forwarder_zip(out_dir=tmp_path)
-    assert sorted(names(built.path)) == ["slack_forwarder/__init__.py", "slack_forwarder/handler.py"]
+    assert sorted(names(built.path)) == ["llm_shared/__init__.py", "llm_shared/urls.py",
+                                         "slack_forwarder/__init__.py", "slack_forwarder/handler.py"]
     assert built.size < 20_000
+    root = tmp_path / "lambda"
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(root)
+    code = ("import sys; sys.path[:0] = [sys.argv[1]]; import slack_forwarder.handler as h; "
+            "assert callable(h.handler)")
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(root)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_parallel_builds_into_one_directory_do_not_clash(tmp_path):

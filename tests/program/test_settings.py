@@ -46,7 +46,7 @@ def test_prod_has_the_plan_budgets_and_staging_is_smaller():
 def test_defaults_apply_when_optional_keys_are_absent():
     required = {k: v for k, v in project_config("prod").items()
                 if k in {"dailyBudgetUsd", "monthlyBudgetUsd", "gatewayHost", "gatewayUser", "gatewayImage",
-                         "gatewayHostKey", "gatewayUrl"}}
+                         "gatewayHostKey", "gatewayUrl", "serverlessBaseUrl"}}
     settings = parse_settings("prod", REGION, required)
     assert (settings.thresholds.warning, settings.thresholds.critical) == (80, 100)
     assert settings.serverless_ratio == 0.8
@@ -103,7 +103,12 @@ INVALID = [
     ("gatewayRemoteDir", "relative/dir", "absolute path"),
     ("gatewayRemoteDir", "/home/ubuntu/../../etc", "without '..'"),
     ("gatewayHealthTimeoutSeconds", "1", "[5, 900]"),
-    ("serverlessBaseUrl", "ftp://x", "http:// or https:// URL"),
+    ("serverlessBaseUrl", "ftp://x", "https:// base URL"),
+    # Required: the old default pointed at an endpoint shut down in 2025 (every request would fail).
+    ("serverlessBaseUrl", None, "https:// base URL"),
+    # The provider's key travels on it: plain http to a remote host was accepted and then used.
+    ("serverlessBaseUrl", "http://api.example.com/v1", "https:// base URL"),
+    ("gpuBaseUrl", "http://127.0.0.1:8000/v1?x=1", "without credentials, query or fragment"),
     ("gpuModelMap", json.dumps({"gpt-5": "x"}), "catalog ids"),
     ("gpuModelMap", json.dumps(["llama3.1-8b-instruct"]), "JSON object"),
     ("gpuInstanceType", "GPU 1x A10", "instance type"),
@@ -140,7 +145,8 @@ def test_cron_schedule_needs_an_explicit_alarm_period_and_then_uses_it():
 
 
 def test_gateway_disabled_needs_only_the_url():
-    raw = {k: v for k, v in project_config("prod").items() if not k.startswith("gateway")}
+    raw = {k: v for k, v in project_config("prod").items()
+           if not k.startswith("gateway") and k != "serverlessBaseUrl"}
     settings = parse_settings("prod", REGION, {**raw, "gatewayEnabled": "false",
                                                "gatewayUrl": "https://gw.example.com/"})
     assert not settings.gateway.enabled and settings.gateway.url == "https://gw.example.com"
