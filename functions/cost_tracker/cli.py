@@ -22,6 +22,7 @@ from typing import Any
 from llm_shared.budget import EXCEEDED, OK, WARNING
 from llm_shared.catalog import Catalog, default_catalog, load_catalog
 from llm_shared.errors import ConfigError
+from llm_shared.redaction import redact
 
 from . import env_names as env
 from .optimization import suggest
@@ -91,9 +92,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         result = run_once(settings, deps, dry_run=args.dry_run)
     except Exception as exc:
-        message = str(exc)
-        for secret in deps.secrets.values():
-            message = message.replace(secret, "***")
+        message = redact(str(exc), *deps.secrets.values())
         print(json.dumps({"error": type(exc).__name__, "message": message}), file=sys.stderr)
         return 1
     report = build_cli_report(args.type, result, catalog)

@@ -69,7 +69,7 @@ def fetch_price(session: Any, api_url: str, api_key: str, instance_type: str, *,
     """GET {api_url}/instance-types with the key as a bearer token; picodollars per hour."""
     import requests
 
-    from llm_shared.client import redact
+    from llm_shared.redaction import redact
 
     url = f"{api_url}{INSTANCE_TYPES_PATH}"
     try:

@@ -13,6 +13,8 @@ import logging
 import os
 from typing import Any
 
+from llm_shared.redaction import redact
+
 from .run import Deps, default_deps, run_once
 from .settings import load_settings
 
@@ -40,9 +42,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         settings = load_settings(os.environ)
         return run_once(settings, deps).report
     except Exception as exc:
-        message = str(exc)
-        for secret in deps.secrets.values():
-            message = message.replace(secret, "***")
+        message = redact(str(exc), *deps.secrets.values())
         log.error(json.dumps({"event": "cost_tracker.failed", "error": type(exc).__name__,
                               "message": message}))
         raise

@@ -16,6 +16,7 @@ from typing import Any
 
 from llm_shared.money import pico_to_usd
 from llm_shared.periods import Period
+from llm_shared.redaction import redact
 from llm_shared.usage_schema import UsageSummary
 
 from .figures import Figures, calendar_periods, compute_figures, run_timestamp
@@ -193,7 +194,4 @@ def run_once(settings: Settings, deps: Deps, *, now: datetime | None = None,
 
 def log_line(record: dict[str, Any], secrets: SecretCache) -> None:
     """One structured JSON line; secret values are redacted even if one slipped into a field."""
-    line = json.dumps(record, sort_keys=True, default=str)
-    for secret in secrets.values():
-        line = line.replace(secret, "***")
-    log.info(line)
+    log.info(redact(json.dumps(record, sort_keys=True, default=str), *secrets.values()))

@@ -45,7 +45,7 @@ def get_json(session: Any, base_url: str, path: str, params: dict[str, Any], tok
     """GET an admin endpoint and return its JSON body; every failure is a UsageReadError naming `where`."""
     import requests  # deferred with the session that needs it
 
-    from llm_shared.client import redact
+    from llm_shared.redaction import redact
 
     try:
         response = session.get(f"{base_url}{path}", params=params, timeout=timeout,

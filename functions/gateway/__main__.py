@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from llm_shared.errors import ConfigError
+from llm_shared.redaction import redact
 
 from . import env_names, json_logs
 from .app import GatewayApp
@@ -30,10 +31,9 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(secret in message for secret in self._secrets):
-            for secret in self._secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+        redacted = redact(message, *self._secrets)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 

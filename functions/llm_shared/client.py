@@ -16,6 +16,7 @@ import requests
 
 from .errors import LLMSharedError
 from .http import DEFAULT_TIMEOUT, build_session
+from .redaction import redact
 
 
 class ChatClientError(LLMSharedError):
@@ -58,14 +59,6 @@ class ChatResult:
     usage: Usage
     model: str
     latency_ms: float
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Replace every secret (and its Bearer form) in text with '***'."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def parse_usage(body: Mapping[str, Any]) -> Usage:

@@ -13,7 +13,6 @@ from llm_shared.client import (
     ChatClient,
     RateLimitError,
     UpstreamUnavailable,
-    redact,
 )
 
 from .scripted_http import Reply, scripted_server
@@ -114,7 +113,6 @@ def test_key_never_appears_in_errors_or_repr():
     assert KEY not in str(info.value)
     assert "***" in str(info.value)
     assert KEY not in repr(client("http://127.0.0.1:9"))
-    assert redact(f"x {KEY} y", KEY, None) == "x *** y"
 
 
 def test_missing_usage_is_an_error():
