@@ -3,7 +3,7 @@
 The tracker pushes cost-to-date gauges once per push interval, so every cost alarm uses the
 Maximum statistic (a retried push must not double the value), a period equal to the push
 interval, and ignores missing data (a silent tracker is the heartbeat alarm's job, not theirs).
-Names, namespace and dimensions come from llm_shared.metrics_contract, the tracker's own contract.
+Names, namespace and dimensions come from llm_shared.cloudwatch_contract, the tracker's own contract.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.settings import Settings
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 
 # A forecast extrapolates month-to-date spend; early in the month one busy hour swings it wildly,
 # so it must breach on this many consecutive pushes before it alarms.

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.budget_alarms import threshold_usd
 from components.settings import Settings
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 
 
 @dataclass

@@ -15,27 +15,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import TypedDict, TypeVar
 
 import pulumi
 
 from components.schedule import ALLOWED as SCHEDULE_ALLOWED
 from components.schedule import DEFAULT_SCHEDULE, rate_interval_seconds
-from llm_shared import metrics_contract
+from llm_shared import cloudwatch_contract
 from llm_shared.budget import DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, Budgets, Thresholds
 from llm_shared.catalog import default_catalog
 from llm_shared.errors import ConfigError, UnknownModelError
 from llm_shared.money import usd_to_pico
 from llm_shared.periods import parse_zone
-from llm_shared.routing import validate_backend, validate_ratio
+from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend, validate_ratio
 from llm_shared.urls import BASE_URL_ALLOWED, base_url_problem, secret_url_problem
 
 PROJECT = "llm-cost-governance"
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                      2557, 2922, 3288, 3653)
-DEFAULT_LOG_RETENTION_DAYS = 30
-DEFAULT_SERVERLESS_RATIO = 0.8
 DEFAULT_GATEWAY_PORT = 8080
 DEFAULT_HEALTH_TIMEOUT_SECONDS = 120
 DEFAULT_GPU_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -303,7 +298,7 @@ def _schedule(r: _Reader) -> tuple[str, int]:
 
 def _namespace(r: _Reader) -> str:
     allowed = "1-255 of A-Z a-z 0-9 . _ / # : -, not starting with the reserved 'AWS/'"
-    namespace = r.matching("metricNamespace", _NAMESPACE, allowed, metrics_contract.DEFAULT_NAMESPACE)
+    namespace = r.matching("metricNamespace", _NAMESPACE, allowed, cloudwatch_contract.DEFAULT_NAMESPACE)
     if namespace.upper().startswith("AWS/"):
         raise r.fail("metricNamespace", allowed, "the AWS/ prefix is reserved for AWS services")
     return namespace
@@ -324,11 +319,7 @@ def _model_map(r: _Reader) -> dict[str, str]:
     catalog = default_catalog()
     allowed = f"a JSON object mapping catalog ids ({', '.join(catalog.ids)}) to GPU server model names"
     mapping = r.json_value("gpuModelMap", {}, dict, allowed)
-    for model_id, served in mapping.items():
-        r.shared_rule("gpuModelMap", allowed, partial(catalog.get, model_id))
-        if not isinstance(served, str) or not served.strip():
-            raise r.fail("gpuModelMap", allowed, f"the served model name for {model_id!r} must be a string")
-    return mapping
+    return r.shared_rule("gpuModelMap", allowed, lambda: catalog.check_model_map(mapping))
 
 
 def _bind_address(r: _Reader) -> str:
@@ -415,9 +406,10 @@ def _gateway(r: _Reader) -> GatewaySettings:
 
 def _tracker(r: _Reader) -> TrackerSettings:
     schedule, period = _schedule(r)
-    retention = r.integer("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS, 1, 3653)
-    if retention not in LOG_RETENTION_DAYS:
-        raise r.fail("logRetentionDays", f"one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    retention_allowed = f"one of {', '.join(map(str, cloudwatch_contract.LOG_RETENTION_DAYS))}"
+    retention = r.integer("logRetentionDays", cloudwatch_contract.DEFAULT_LOG_RETENTION_DAYS, 1, 3653)
+    if retention not in cloudwatch_contract.LOG_RETENTION_DAYS:
+        raise r.fail("logRetentionDays", retention_allowed)
     hourly_allowed = "a USD amount >= 0 per GPU hour (at most 12 decimals), e.g. 0.75"
     hourly = r.decimal("gpuHourlyUsd", None, hourly_allowed)
     if hourly is not None and hourly < 0:

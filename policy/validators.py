@@ -19,7 +19,7 @@ from typing import Any
 
 from pulumi_policy import Secret
 
-from llm_shared.metrics_contract import ALARM_DIMENSIONS, ALARMED_METRICS
+from llm_shared.cloudwatch_contract import ALARM_DIMENSIONS, ALARMED_METRICS, LOG_RETENTION_DAYS
 
 Props = Mapping[str, Any]
 Validator = Callable[[str, Props], list[str]]
@@ -52,9 +52,6 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 REMOTE_COMMAND_TYPES = ("command:remote:Command", "command:remote:CopyToRemote", "command:remote:CopyFile")
 
 COST_ALARM_STATISTIC = "Maximum"
-# CloudWatch Logs accepts only these retention periods (days); 0/absent means "never expire".
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
 SECRET_NAME_WORDS = frozenset({"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PWD",
                                "WEBHOOK", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY"})
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:")

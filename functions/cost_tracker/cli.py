@@ -20,17 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from llm_shared.budget import EXCEEDED, OK, WARNING
-from llm_shared.catalog import Catalog, default_catalog, load_catalog
+from llm_shared.catalog import CATALOG_PATH_ENV, Catalog, default_catalog, load_catalog
 from llm_shared.errors import ConfigError
 from llm_shared.redaction import redact
 
 from . import env_names as env
+from .config import load_tracker_config
 from .optimization import suggest
 from .run import Deps, RunResult, default_deps, run_once
-from .settings import load_settings
 
 TYPES = ("standard", "detailed", "optimization")
-CATALOG_PATH = "LLM_CATALOG_PATH"  # the gateway's variable: one catalog for both
 _FLAG_TO_ENV = {
     "namespace": env.METRIC_NAMESPACE, "stack": env.STACK_NAME, "daily_budget": env.DAILY_BUDGET_USD,
     "monthly_budget": env.MONTHLY_BUDGET_USD, "time_zone": env.TIME_ZONE, "gateway_url": env.GATEWAY_URL,
@@ -45,7 +44,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dry-run", action="store_true", help="compute and report, push no metrics")
     parser.add_argument("--fail-on", choices=(WARNING, EXCEEDED), help="exit 3 at or above this status")
     parser.add_argument("--gateway-token-file", type=Path, help="read the gateway admin token from a file")
-    parser.add_argument("--catalog", type=Path, help=f"model catalog for optimization (else ${CATALOG_PATH})")
+    parser.add_argument("--catalog", type=Path,
+                        help=f"model catalog for optimization (else ${CATALOG_PATH_ENV})")
     for flag, name in _FLAG_TO_ENV.items():
         parser.add_argument(f"--{flag.replace('_', '-')}", dest=flag, metavar=name, help=f"overrides ${name}")
     return parser.parse_args(argv)
@@ -83,8 +83,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             secret_id = f"file:{args.gateway_token_file}"
             deps.secrets.seed(secret_id, args.gateway_token_file.read_text(encoding="utf-8"))
             values[env.GATEWAY_TOKEN_SECRET_ARN] = secret_id
-        settings = load_settings(values)
-        catalog_path = str(args.catalog) if args.catalog else values.get(CATALOG_PATH) or None
+        settings = load_tracker_config(values)
+        catalog_path = str(args.catalog) if args.catalog else values.get(CATALOG_PATH_ENV) or None
         catalog = _catalog(catalog_path) if args.type == "optimization" else None  # fail before any call
     except (ConfigError, OSError) as exc:
         print(json.dumps({"error": type(exc).__name__, "message": str(exc)}), file=sys.stderr)

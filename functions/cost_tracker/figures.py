@@ -19,7 +19,7 @@ from llm_shared.periods import Period, day_period, month_period
 from llm_shared.routing import GPU, SERVERLESS
 from llm_shared.usage_schema import UsageSummary
 
-from .gpu import SECONDS_PER_HOUR, GpuPrice, cost_pico, hosted_seconds
+from .gpu import SECONDS_PER_HOUR, GpuPrice, host_hours_cost_pico, hosted_seconds
 
 SECONDS_PER_DAY = 86_400
 
@@ -114,8 +114,8 @@ def compute_figures(*, now: datetime, day: UsageSummary, month: UsageSummary, da
                     budgets: Budgets, thresholds: Thresholds) -> Figures:
     """Every figure of one run, exactly, in picodollars."""
     serverless_day, serverless_month = serverless_cost(day), serverless_cost(month)
-    gpu_day = cost_pico(gpu_price, hosted_seconds(day_period, gpu_started_at, now))
-    gpu_month = cost_pico(gpu_price, hosted_seconds(month_period, gpu_started_at, now))
+    gpu_day = host_hours_cost_pico(gpu_price, hosted_seconds(day_period, gpu_started_at, now))
+    gpu_month = host_hours_cost_pico(gpu_price, hosted_seconds(month_period, gpu_started_at, now))
     daily, monthly = serverless_day + gpu_day, serverless_month + gpu_month
     forecast = forecast_month_pico(month=month_period, now=now, token_spent_pico=serverless_month,
                                    gpu_spent_pico=gpu_month, gpu_price=gpu_price,

@@ -39,8 +39,9 @@ def hosted_seconds(period: Period, started_at: datetime | None, now: datetime) -
     return max(int((end - start).total_seconds()), 0)
 
 
-def cost_pico(price: GpuPrice | None, seconds: int) -> int:
-    """Exact picodollar cost of `seconds` of host time (floored to the picodollar)."""
+def host_hours_cost_pico(price: GpuPrice | None, seconds: int) -> int:
+    """Exact picodollar cost of `seconds` of GPU host time (floored to the picodollar); not a token
+    cost, which is llm_shared.pricing.cost_pico."""
     if price is None:
         return 0
     return price.pico_per_hour * seconds // SECONDS_PER_HOUR

@@ -15,8 +15,8 @@ from typing import Any
 
 from llm_shared.redaction import redact
 
+from .config import load_tracker_config
 from .run import Deps, default_deps, run_once
-from .settings import load_settings
 
 log = logging.getLogger("cost_tracker")
 log.setLevel(logging.INFO)
@@ -39,7 +39,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     """Run once and return the report (the same figures as the log line)."""
     deps = _deps()
     try:
-        settings = load_settings(os.environ)
+        settings = load_tracker_config(os.environ)
         return run_once(settings, deps).report
     except Exception as exc:
         message = redact(str(exc), *deps.secrets.values())

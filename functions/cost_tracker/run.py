@@ -19,12 +19,12 @@ from llm_shared.periods import Period
 from llm_shared.redaction import redact
 from llm_shared.usage_schema import UsageSummary
 
+from .cloudwatch_push import build_metric_data, push
+from .config import TrackerConfig
 from .figures import Figures, calendar_periods, compute_figures, run_timestamp
 from .gpu import DEFAULT_TIMEOUT as GPU_TIMEOUT
 from .gpu import resolve_price
-from .metrics import build_metric_data, push
 from .secrets import SecretCache, aws_client
-from .settings import Settings
 from .usage import DEFAULT_TIMEOUT, UsageReadError, fetch_summary
 
 log = logging.getLogger("cost_tracker")
@@ -88,7 +88,7 @@ def _usd(pico: int) -> str:
     return str(pico_to_usd(pico))
 
 
-def _read_usage(settings: Settings, deps: Deps, day_period: Period,
+def _read_usage(settings: TrackerConfig, deps: Deps, day_period: Period,
                 month_period: Period) -> tuple[UsageSummary, UsageSummary]:
     for attempt in (1, 2):
         token = deps.secrets.get(settings.gateway_token_secret)
@@ -109,7 +109,7 @@ def _read_usage(settings: Settings, deps: Deps, day_period: Period,
     return day, month
 
 
-def build_report(settings: Settings, figures: Figures, *, metric_timestamp: datetime,
+def build_report(settings: TrackerConfig, figures: Figures, *, metric_timestamp: datetime,
                  datums: int, calls: list[int], pushed: bool) -> dict[str, Any]:
     """The figures as one JSON-ready dict: logged, returned by the handler, printed by the CLI."""
     price = figures.gpu_price
@@ -163,7 +163,7 @@ def clear_of_midnight(deps: Deps, zone: Any) -> datetime:
     return deps.clock().astimezone(UTC)
 
 
-def run_once(settings: Settings, deps: Deps, *, now: datetime | None = None,
+def run_once(settings: TrackerConfig, deps: Deps, *, now: datetime | None = None,
              dry_run: bool = False) -> RunResult:
     """Read, compute, push (unless dry_run), log one JSON line; raise on any failure.
 

@@ -24,8 +24,8 @@ from llm_shared.errors import ConfigError
 from llm_shared.usage_records import FIELD_NAMES, MAX_LIMIT, UsageRecordsError, parse_page
 
 from . import env_names as env
+from .config import _url
 from .secrets import SecretCache, aws_client
-from .settings import _url
 from .usage import DEFAULT_TIMEOUT, UsageReadError, get_json
 
 RECORDS_PATH = "/v1/usage/records"

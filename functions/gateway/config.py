@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from llm_shared.budget import Budgets, Thresholds
+from llm_shared.budget import DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, Budgets, Thresholds
 from llm_shared.catalog import TIERS, Catalog, default_catalog, load_catalog
-from llm_shared.errors import ConfigError
+from llm_shared.errors import ConfigError, UnknownModelError
 from llm_shared.periods import parse_zone
 from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend
 from llm_shared.urls import BASE_URL_ALLOWED, SECRET_URL_ALLOWED, base_url_problem, secret_url_problem
@@ -77,8 +77,9 @@ class GatewayConfig:
         except ConfigError as exc:
             raise ConfigError(f"{names.DAILY_BUDGET_USD}/{names.MONTHLY_BUDGET_USD}: {exc}") from None
         try:
-            thresholds = Thresholds(_decimal(env, names.WARNING_THRESHOLD_PERCENT, "80"),
-                                    _decimal(env, names.CRITICAL_THRESHOLD_PERCENT, "100"))
+            thresholds = Thresholds(
+                _decimal(env, names.WARNING_THRESHOLD_PERCENT, str(DEFAULT_WARNING_PERCENT)),
+                _decimal(env, names.CRITICAL_THRESHOLD_PERCENT, str(DEFAULT_CRITICAL_PERCENT)))
         except ConfigError as exc:
             raise ConfigError(
                 f"{names.WARNING_THRESHOLD_PERCENT}/{names.CRITICAL_THRESHOLD_PERCENT}: {exc}") from None
@@ -184,16 +185,8 @@ def _model_map(env: Mapping[str, str], catalog: Catalog) -> dict[str, str]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        return catalog.check_model_map(json.loads(raw))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{names.GPU_MODEL_MAP}: invalid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{names.GPU_MODEL_MAP}: expected a JSON object of catalog id -> GPU model name")
-    for key, value in data.items():
-        if key not in catalog:
-            raise ConfigError(f"{names.GPU_MODEL_MAP}: {key!r} is not a catalog model "
-                              f"(known: {', '.join(catalog.ids)})")
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{names.GPU_MODEL_MAP}: the GPU model name for {key!r} must be a "
-                              "non-empty string")
-    return data
+    except (ConfigError, UnknownModelError) as exc:
+        raise ConfigError(f"{names.GPU_MODEL_MAP}: {exc}") from None

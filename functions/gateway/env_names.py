@@ -4,6 +4,8 @@ The GatewayHost component writes exactly these into the container's env file (mo
 gateway reads exactly these at start, so the two cannot drift.
 """
 
+from llm_shared.catalog import CATALOG_PATH_ENV
+
 CLIENT_TOKENS = "GATEWAY_CLIENT_TOKENS"      # secret: comma-separated bearer tokens for clients
 ADMIN_TOKEN = "GATEWAY_ADMIN_TOKEN"          # secret: /v1/usage/* and /metrics, never chat (cost tracker)
 SERVERLESS_BASE_URL = "SERVERLESS_BASE_URL"  # OpenAI-compatible pay-per-token API, e.g. https://.../v1
@@ -17,7 +19,7 @@ WARNING_THRESHOLD_PERCENT = "WARNING_THRESHOLD_PERCENT"
 CRITICAL_THRESHOLD_PERCENT = "CRITICAL_THRESHOLD_PERCENT"
 TIME_ZONE = "TIME_ZONE"
 LEDGER_PATH = "LEDGER_PATH"
-CATALOG_PATH = "LLM_CATALOG_PATH"
+CATALOG_PATH = CATALOG_PATH_ENV                # the shared package owns it: the tracker's CLI reads it too
 MAX_BODY_BYTES = "MAX_BODY_BYTES"
 HOST = "GATEWAY_HOST"
 PORT = "GATEWAY_PORT"

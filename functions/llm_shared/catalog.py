@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -19,6 +20,8 @@ from typing import Any
 from .errors import ConfigError, UnknownModelError
 from .money import usd_to_pico
 
+# The variable naming an operator's catalog file: the gateway and the tracker's CLI read the same one.
+CATALOG_PATH_ENV = "LLM_CATALOG_PATH"
 TIERS = ("small", "medium", "large")
 TOKENS_PER_PRICE_UNIT = 1_000_000
 
@@ -81,6 +84,18 @@ class Catalog:
     def cheapest(self) -> Model:
         """The model with the lowest combined per-token price."""
         return min(self._by_id.values(), key=lambda m: m.input_pico_per_token + m.output_pico_per_token)
+
+    def check_model_map(self, mapping: object) -> dict[str, str]:
+        """A GPU model map (catalog id -> the name the GPU server serves it under), validated: an
+        object whose keys are catalog ids and whose values are non-empty strings. The one check the
+        stack settings (preview) and the gateway (start) both apply."""
+        if not isinstance(mapping, Mapping):
+            raise ConfigError("expected a JSON object of catalog id -> GPU server model name")
+        for model_id, served in mapping.items():
+            self.get(model_id)
+            if not isinstance(served, str) or not served.strip():
+                raise ConfigError(f"the GPU server model name for {model_id!r} must be a non-empty string")
+        return dict(mapping)
 
 
 def _price(entry: dict[str, Any], key: str, where: str) -> tuple[Decimal, int]:

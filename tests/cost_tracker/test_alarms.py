@@ -17,9 +17,9 @@ import pytest
 
 from components.budget_alarms import FORECAST_EVALUATION_PERIODS, alarm_dimensions, threshold_usd
 from cost_tracker import env_names as env
+from cost_tracker.config import load_tracker_config
 from cost_tracker.run import run_once
-from cost_tracker.settings import load_settings
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import usd_to_pico
 
 from .conftest import GATEWAY_TOKEN, NOW, SMALL, add_usage, make_deps, make_env
@@ -63,7 +63,7 @@ def push_hourly(aws, ledger, environ, hours: int) -> None:
     clock = {"now": NOW}
     with gateway_standin(ledger, GATEWAY_TOKEN, lambda: clock["now"]) as gateway:
         environ[env.GATEWAY_URL] = gateway.url
-        settings, deps = load_settings(environ), make_deps(aws)
+        settings, deps = load_tracker_config(environ), make_deps(aws)
         for back in range(hours - 1, -1, -1):
             clock["now"] = NOW - timedelta(hours=back)
             run_once(settings, deps, now=clock["now"])
@@ -101,7 +101,7 @@ def test_the_forecast_alarm_needs_consecutive_breaching_pushes(aws, ledger):
     clock = {"now": NOW}
     with gateway_standin(ledger, GATEWAY_TOKEN, lambda: clock["now"]) as gateway:
         environ[env.GATEWAY_URL] = gateway.url
-        settings, deps = load_settings(environ), make_deps(aws)
+        settings, deps = load_tracker_config(environ), make_deps(aws)
         seen = []
         for hours in range(1, FORECAST_EVALUATION_PERIODS + 1):
             clock["now"] = NOW + timedelta(hours=hours)

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from cost_tracker import env_names as env
+from cost_tracker.config import load_tracker_config
 from cost_tracker.handler import handler
 from cost_tracker.run import InconsistentUsageError, run_once
 from cost_tracker.secrets import SecretCache, SecretError
-from cost_tracker.settings import load_settings
 from cost_tracker.usage import UsageReadError
 
 from .conftest import GATEWAY_TOKEN, LAMBDA_API_KEY, NOW, SMALL, add_usage, make_deps, make_env
@@ -81,7 +81,7 @@ def test_bad_gateway_answers_raise_and_push_nothing(aws, ledger, gateway, caplog
     gateway.fault, gateway.mutate = fault, mutate
     with caplog.at_level(logging.DEBUG, logger="cost_tracker"), \
             pytest.raises(UsageReadError, match=match) as info:
-        run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+        run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
     assert GATEWAY_TOKEN not in str(info.value)
     assert GATEWAY_TOKEN not in caplog.text
@@ -90,14 +90,14 @@ def test_bad_gateway_answers_raise_and_push_nothing(aws, ledger, gateway, caplog
 def test_server_errors_are_retried_before_giving_up(aws, ledger, gateway):
     gateway.fault = "500"
     with pytest.raises(UsageReadError):
-        run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+        run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert len(gateway.requests) == 3  # the shared policy: three attempts, then fail
 
 
 def test_a_transient_503_is_retried_and_the_run_succeeds(aws, ledger, gateway):
     add_usage(ledger, NOW - timedelta(hours=1), SMALL)
     gateway.fault = "503-once"
-    result = run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+    result = run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert result.report["metrics"]["pushed"] is True
     assert len(gateway.requests) == 3  # 503, then day, then month
 
@@ -105,14 +105,14 @@ def test_a_transient_503_is_retried_and_the_run_succeeds(aws, ledger, gateway):
 def test_gateway_down_raises_and_pushes_nothing(aws):
     url = _closed_port_url()
     with pytest.raises(UsageReadError, match=r"unreachable at http://127\.0\.0\.1:\d+ \(ConnectionError\)"):
-        run_once(load_settings(make_env(aws, url)), make_deps(aws), now=NOW)
+        run_once(load_tracker_config(make_env(aws, url)), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
 
 
 def test_a_slow_gateway_times_out_and_pushes_nothing(aws, ledger, gateway):
     gateway.fault, gateway.delay = "slow", 1.0
     with pytest.raises(UsageReadError, match=r"timed out after 0\.3 s"):
-        run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws, timeout=(0.5, 0.3)), now=NOW)
+        run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws, timeout=(0.5, 0.3)), now=NOW)
     assert _nothing_pushed(aws)
     assert len(gateway.requests) == 1  # read timeouts are not retried (the work may be done)
 
@@ -121,14 +121,14 @@ def test_a_gateway_in_another_time_zone_is_a_wrong_period(aws, ledger):
     # The gateway counts days in Berlin, the tracker in UTC: the bounds differ, so nothing is trusted.
     with gateway_standin(ledger, GATEWAY_TOKEN, lambda: NOW, time_zone="Europe/Berlin") as berlin:
         with pytest.raises(UsageReadError, match=r"start: asked for"):
-            run_once(load_settings(make_env(aws, berlin.url)), make_deps(aws), now=NOW)
+            run_once(load_tracker_config(make_env(aws, berlin.url)), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
 
 
 def test_a_missing_gateway_secret_raises_and_pushes_nothing(aws, gateway):
     aws.secretsmanager.delete_secret(SecretId=aws.token_arn, ForceDeleteWithoutRecovery=True)
     with pytest.raises(SecretError, match=r"cannot read secret .*gateway-admin-token.*ResourceNotFound"):
-        run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+        run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
     assert gateway.requests == []
 
@@ -138,14 +138,14 @@ def test_a_missing_lambda_api_key_secret_raises_and_pushes_nothing(aws, gateway)
                                             env.GPU_HOURLY_USD: "0.75",
                                             env.LAMBDA_API_KEY_SECRET_ARN: aws.api_key_arn + "-gone"})
     with pytest.raises(SecretError, match=r"lambda-api-key.*-gone"):
-        run_once(load_settings(environ), make_deps(aws), now=NOW)
+        run_once(load_tracker_config(environ), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
 
 
 def test_a_binary_secret_is_refused_by_name(aws, gateway):
     arn = aws.secretsmanager.create_secret(Name="llm/binary-token", SecretBinary=b"\x00\x01")["ARN"]
     with pytest.raises(SecretError, match=r"secret .*binary-token.* has no SecretString"):
-        run_once(load_settings(make_env(aws, gateway.url, **{env.GATEWAY_TOKEN_SECRET_ARN: arn})),
+        run_once(load_tracker_config(make_env(aws, gateway.url, **{env.GATEWAY_TOKEN_SECRET_ARN: arn})),
                  make_deps(aws), now=NOW)
     assert _nothing_pushed(aws) and gateway.requests == []
 
@@ -175,7 +175,7 @@ def test_handler_rejects_bad_settings_before_any_call(aws, gateway, monkeypatch)
 
 def test_a_rotated_token_is_refetched_once(aws, ledger, gateway):
     add_usage(ledger, NOW - timedelta(hours=1), SMALL)
-    settings = load_settings(make_env(aws, gateway.url))
+    settings = load_tracker_config(make_env(aws, gateway.url))
     deps = make_deps(aws)
     run_once(settings, deps, now=NOW)
     new_token = "gw-admin-rotated-0c1d2e3f4a5b"
@@ -199,7 +199,7 @@ def test_a_month_cheaper_than_its_day_is_refused(aws, ledger, gateway):
     add_usage(ledger, NOW - timedelta(hours=1), SMALL)
     gateway.mutate = _month_costs_nothing  # each payload valid alone; together impossible
     with pytest.raises(InconsistentUsageError, match=r"the day's cost \d+ pUSD exceeds the month's 0 pUSD"):
-        run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+        run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
 
 
@@ -216,7 +216,7 @@ def test_secrets_are_read_once_per_warm_container(aws, ledger, gateway):
     counting = CountingSecrets(aws.secretsmanager)
     deps = make_deps(aws)
     deps.secrets = SecretCache(lambda: counting)
-    settings = load_settings(make_env(aws, gateway.url))
+    settings = load_tracker_config(make_env(aws, gateway.url))
     for minutes in (0, 60, 120):
         run_once(settings, deps, now=NOW + timedelta(minutes=minutes))
     assert counting.calls == 1
@@ -235,5 +235,5 @@ def test_a_secrets_manager_timeout_raises_a_secret_error_naming_the_secret(aws, 
     deps = make_deps(aws)
     deps.secrets = SecretCache(TimingOutSecrets)
     with pytest.raises(SecretError, match=r"cannot read secret .*gateway-admin-token.*: ReadTimeoutError"):
-        run_once(load_settings(make_env(aws, gateway.url)), deps, now=NOW)
+        run_once(load_tracker_config(make_env(aws, gateway.url)), deps, now=NOW)
     assert _nothing_pushed(aws) and gateway.requests == []

@@ -10,10 +10,10 @@ import botocore.session
 import pytest
 from botocore.serialize import create_serializer
 
-from cost_tracker.metrics import batches, estimate_datum_bytes
+from cost_tracker.cloudwatch_push import batches, estimate_datum_bytes
+from cost_tracker.config import load_tracker_config
 from cost_tracker.run import run_once
-from cost_tracker.settings import load_settings
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 
 from .conftest import NOW, add_usage, make_deps, make_env
 
@@ -45,7 +45,7 @@ def test_six_hundred_models_are_pushed_in_two_calls_and_all_land(aws, ledger, ga
     counting = CountingCloudWatch(aws.cloudwatch)
     deps = make_deps(aws)
     deps.cloudwatch_factory = lambda: counting
-    result = run_once(load_settings(make_env(aws, gateway.url)), deps, now=NOW)
+    result = run_once(load_tracker_config(make_env(aws, gateway.url)), deps, now=NOW)
 
     sizes = [len(call["MetricData"]) for call in counting.calls]
     total = 5 + 2 * 2 + 2 * len(models)
@@ -99,7 +99,7 @@ def test_odd_model_ids_become_dimension_values_cloudwatch_accepts(aws, ledger, g
     counting = CountingCloudWatch(aws.cloudwatch)
     deps = make_deps(aws)
     deps.cloudwatch_factory = lambda: counting
-    run_once(load_settings(make_env(aws, gateway.url)), deps, now=NOW)
+    run_once(load_tracker_config(make_env(aws, gateway.url)), deps, now=NOW)
 
     values = [dim["Value"] for call in counting.calls for datum in call["MetricData"]
               for dim in datum["Dimensions"]]

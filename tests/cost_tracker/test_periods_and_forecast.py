@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cost_tracker import env_names as env
+from cost_tracker.config import load_tracker_config
 from cost_tracker.figures import SECONDS_PER_DAY, calendar_periods, forecast_month_pico, run_timestamp
-from cost_tracker.gpu import GpuPrice, cost_pico, hosted_seconds
+from cost_tracker.gpu import GpuPrice, host_hours_cost_pico, hosted_seconds
 from cost_tracker.run import run_once
-from cost_tracker.settings import load_settings
 from llm_shared.money import usd_to_pico
 from llm_shared.pricing import cost_for
 
@@ -86,7 +86,7 @@ def test_gpu_hours_follow_a_23_hour_dst_day_in_berlin():
     assert day.end - day.start == timedelta(hours=23)
     seconds = hosted_seconds(day, None, now)
     assert seconds == 23 * 3600 - 1
-    assert cost_pico(HOURLY, seconds) == usd_to_pico("1.10") * seconds // 3600
+    assert host_hours_cost_pico(HOURLY, seconds) == usd_to_pico("1.10") * seconds // 3600
 
 
 def test_gpu_hours_start_at_the_host_start_and_stop_at_now():
@@ -121,7 +121,7 @@ def test_a_new_york_evening_still_belongs_to_march(aws, ledger):
     add_usage(ledger, datetime(2026, 4, 1, 4, 0, tzinfo=UTC), SMALL, prompt=3000)  # 1 April local
     with gateway_standin(ledger, GATEWAY_TOKEN, lambda: now, time_zone=zone) as gateway:
         environ = make_env(aws, gateway.url, **{env.TIME_ZONE: zone})
-        result = run_once(load_settings(environ), make_deps(aws), now=now)
+        result = run_once(load_tracker_config(environ), make_deps(aws), now=now)
     figures = result.figures
     assert figures.day.start == datetime(2026, 3, 31, 4, tzinfo=UTC)
     assert figures.month.end == datetime(2026, 4, 1, 4, tzinfo=UTC)
@@ -158,6 +158,7 @@ def test_a_run_near_local_midnight_waits_until_both_clocks_agree(aws, ledger, lo
     with gateway_standin(ledger, GATEWAY_TOKEN, clock, time_zone="Europe/Berlin") as gateway:
         deps = make_deps(aws)
         deps.clock, deps.sleep = clock, clock.sleep
-        result = run_once(load_settings(make_env(aws, gateway.url, **{env.TIME_ZONE: "Europe/Berlin"})), deps)
+        config = load_tracker_config(make_env(aws, gateway.url, **{env.TIME_ZONE: "Europe/Berlin"}))
+        result = run_once(config, deps)
     assert clock.slept == slept
     assert result.figures.day.start == day.replace(tzinfo=zone).astimezone(UTC)

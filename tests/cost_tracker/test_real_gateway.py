@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from cost_tracker import env_names as env
+from cost_tracker.config import load_tracker_config
 from cost_tracker.run import run_once
-from cost_tracker.settings import load_settings
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float
 from tests.gateway.conftest import ADMIN_TOKEN, HELLO, MEDIUM, SMALL, Backends, running_gateway
 
@@ -42,7 +42,7 @@ def test_the_tracker_reads_the_real_gateway_and_pushes_its_spend(aws, backends, 
             assert response.status_code == 200, response.text
         rows = gw.rows()
         environ = make_env(aws, gw.url, **{env.TIME_ZONE: ZONE})
-        result = run_once(load_settings(environ), make_deps(aws), now=NOW)
+        result = run_once(load_tracker_config(environ), make_deps(aws), now=NOW)
 
     serverless = sum(row[5] for row in rows if row[2] == "serverless")
     gpu_value = sum(row[5] for row in rows if row[2] == "gpu")
@@ -64,7 +64,7 @@ def test_the_trackers_token_reads_usage_and_metrics_and_cannot_chat(aws, backend
         assert gw.summary(token=token).status_code == 200
         assert gw.metrics(token=token).status_code == 200
         environ = make_env(aws, gw.url, **{env.TIME_ZONE: ZONE})
-        result = run_once(load_settings(environ), make_deps(aws), now=NOW)
+        result = run_once(load_tracker_config(environ), make_deps(aws), now=NOW)
         assert gw.rows() == []
     assert result.report["requests_day"] == 0
     assert backends.serverless.app.request_count + backends.gpu.app.request_count == 0

@@ -11,9 +11,9 @@ import pytest
 
 import cost_tracker.handler as handler_module
 from cost_tracker import env_names as env
+from cost_tracker.config import load_tracker_config
 from cost_tracker.run import run_once
-from cost_tracker.settings import load_settings
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float, usd_to_pico
 
 from .conftest import GATEWAY_TOKEN, LARGE, MEDIUM, NOW, SMALL, add_usage, make_deps, make_env, stack_metric
@@ -40,7 +40,7 @@ def test_metrics_land_with_values_units_and_exact_dimensions(aws, ledger, gatewa
     earlier = add_usage(ledger, EARLIER_THIS_MONTH, LARGE, prompt=20_000, completion=4_000)
     add_usage(ledger, LAST_MONTH, LARGE, prompt=900_000)  # outside the month: must not count
 
-    settings = load_settings(make_env(aws, gateway.url))
+    settings = load_tracker_config(make_env(aws, gateway.url))
     result = run_once(settings, make_deps(aws), now=NOW)
 
     month = today + earlier
@@ -84,7 +84,7 @@ def _breakdown(aws, name, dim, value):
 def test_breakdowns_split_serverless_spend_and_gpu_hours(aws, ledger, gateway):
     small = add_usage(ledger, NOW - timedelta(hours=1), SMALL, prompt=10_000, completion=2_000)
     add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, "gpu", prompt=7_000, completion=3_000)
-    settings = load_settings(make_env(aws, gateway.url, **{
+    settings = load_tracker_config(make_env(aws, gateway.url, **{
         env.GPU_INSTANCE_TYPE: "gpu_1x_a10", env.GPU_HOURLY_USD: "0.75",
         env.GPU_HOST_STARTED_AT: "2026-03-16T06:00:00+00:00"}))
     run_once(settings, make_deps(aws), now=NOW)
@@ -101,7 +101,7 @@ def test_breakdowns_split_serverless_spend_and_gpu_hours(aws, ledger, gateway):
 
 def test_a_duplicate_invocation_leaves_maximum_unchanged(aws, ledger, gateway):
     add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, count=4)
-    settings = load_settings(make_env(aws, gateway.url))
+    settings = load_tracker_config(make_env(aws, gateway.url))
     deps = make_deps(aws)
     run_once(settings, deps, now=NOW)
     first = {name: stack_metric(aws, name)[0]["Maximum"] for name in mc.ALARMED_METRICS}
@@ -115,14 +115,14 @@ def test_a_duplicate_invocation_leaves_maximum_unchanged(aws, ledger, gateway):
 
 def test_dry_run_computes_everything_and_pushes_nothing(aws, ledger, gateway):
     add_usage(ledger, NOW - timedelta(hours=1), SMALL)
-    result = run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW, dry_run=True)
+    result = run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW, dry_run=True)
     assert result.report["metrics"]["pushed"] is False
     assert result.report["metrics"]["calls"] == 0
     assert _all_metrics(aws) == []
 
 
 def test_the_period_asked_is_sent_with_the_admin_token(aws, ledger, gateway):
-    run_once(load_settings(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+    run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert [r["query"]["period"] for r in gateway.requests] == [["day"], ["month"]]
     assert {r["authorization"] for r in gateway.requests} == {"Bearer gw-admin-7f3c9a1e5b2d4c6f8a0b"}
 

@@ -19,10 +19,10 @@ from .standins import gateway_standin
 
 _PROBE = (
     "import sys, zoneinfo; from datetime import datetime, UTC; "
-    "from cost_tracker.settings import load_settings; "
+    "from cost_tracker.config import load_tracker_config; "
     "env = dict(METRIC_NAMESPACE='N', STACK_NAME='s', DAILY_BUDGET_USD='1', MONTHLY_BUDGET_USD='30', "
     "GATEWAY_URL='https://gw.example.com', GATEWAY_TOKEN_SECRET_ARN='arn:x', TIME_ZONE='Europe/Berlin'); "
-    "s = load_settings(env); print(datetime(2026, 7, 1, tzinfo=UTC).astimezone(s.zone).utcoffset())"
+    "s = load_tracker_config(env); print(datetime(2026, 7, 1, tzinfo=UTC).astimezone(s.zone).utcoffset())"
 )
 
 
@@ -59,12 +59,13 @@ def test_a_run_from_the_unpacked_zip_uses_only_what_the_zip_carries(tmp_path, le
     environ = {"METRIC_NAMESPACE": "N", "STACK_NAME": "zip", "DAILY_BUDGET_USD": "5",
                "MONTHLY_BUDGET_USD": "50", "GATEWAY_TOKEN_SECRET_ARN": "arn:x:token"}
     code = (
-        "import json; from cost_tracker.settings import load_settings; "
+        "import json; from cost_tracker.config import load_tracker_config; "
         "from cost_tracker.run import Deps, default_session, run_once; "
         "from cost_tracker.secrets import SecretCache; import requests, sys; "
         "env = json.loads(sys.argv[1]); secrets = SecretCache(lambda: None); "
         "secrets.seed(env['GATEWAY_TOKEN_SECRET_ARN'], sys.argv[2]); "
-        "result = run_once(load_settings(env), Deps(secrets, default_session, lambda: None), dry_run=True); "
+        "deps = Deps(secrets, default_session, lambda: None); "
+        "result = run_once(load_tracker_config(env), deps, dry_run=True); "
         "print(json.dumps({'requests': requests.__file__, 'requests_day': result.report['requests_day'], "
         "'modules': sorted({m.split('.')[0] for m in sys.modules})}))"
     )

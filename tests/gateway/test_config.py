@@ -68,7 +68,7 @@ def test_everything_set():
     (env_names.SERVERLESS_BASE_URL, "http://127.0.0.1.example.com/v1", "plain http"),
     (env_names.GPU_MODEL_MAP, "{nope", "invalid JSON"),
     (env_names.GPU_MODEL_MAP, "[]", "JSON object"),
-    (env_names.GPU_MODEL_MAP, '{"gpt-4": "x"}', "not a catalog model"),
+    (env_names.GPU_MODEL_MAP, '{"gpt-4": "x"}', "unknown model 'gpt-4'"),
     (env_names.GPU_MODEL_MAP, json.dumps({LARGE: ""}), "non-empty string"),
     (env_names.SERVERLESS_RATIO, "1.5", "between 0 and 1"),
     (env_names.SERVERLESS_RATIO, "most", "not a number"),

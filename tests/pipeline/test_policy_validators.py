@@ -11,7 +11,7 @@ import json
 import pytest
 from pulumi_policy import Secret
 
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 from policy import validators as v
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:llm-alerts"

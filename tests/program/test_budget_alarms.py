@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 from tests.program.harness import PROJECT, ProgramRun, stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -49,9 +49,9 @@ def test_environment_is_exactly_the_tracker_contract_with_arns_not_values(run):
 
 def test_the_tracker_accepts_the_environment_the_program_sets(run):
     """The tracker's own settings loader validates what the program passes (no drift in formats)."""
-    from cost_tracker.settings import load_settings
+    from cost_tracker.config import load_tracker_config
 
-    settings = load_settings(tracker(run)["environment"]["variables"])
+    settings = load_tracker_config(tracker(run)["environment"]["variables"])
     assert settings.stack == run.stack
 
 

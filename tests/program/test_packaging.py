@@ -32,7 +32,7 @@ def names(path: Path) -> list[str]:
 def test_tracker_zip_has_handler_shared_package_and_vendored_deps(tracker_zip):
     entries = set(names(tracker_zip.path))
     assert {"cost_tracker/handler.py", "cost_tracker/env_names.py", "llm_shared/__init__.py",
-            "llm_shared/catalog.json", "llm_shared/metrics_contract.py", "requests/__init__.py",
+            "llm_shared/catalog.json", "llm_shared/cloudwatch_contract.py", "requests/__init__.py",
             "urllib3/__init__.py"} <= entries
 
 

@@ -8,7 +8,7 @@ the first quarter of each hour (found by `make demo`).
 from __future__ import annotations
 
 from cost_tracker import env_names
-from cost_tracker.settings import load_settings
+from cost_tracker.config import load_tracker_config
 
 from .harness import ProgramRun, reveal
 
@@ -32,6 +32,6 @@ def test_metric_period_equals_every_cost_alarm_period(run: ProgramRun):
 def test_the_handler_accepts_the_environment_the_program_gives_it(run: ProgramRun):
     env = _lambda_env(run)
     assert set(env_names.REQUIRED) <= set(env)
-    settings = load_settings(env)
+    settings = load_tracker_config(env)
     assert settings.stack == run.stack
     assert settings.metric_period_seconds == int(env[env_names.METRIC_PERIOD_SECONDS])

@@ -1,6 +1,6 @@
 """Turn a run's figures into CloudWatch datums and push them in as few calls as the limits allow.
 
-Names, units and dimension sets come only from `llm_shared.metrics_contract`, the module the
+Names, units and dimension sets come only from `llm_shared.cloudwatch_contract`, the module the
 BudgetAlarms component also reads, so an alarm's dimension set always matches what is pushed.
 Every datum of a run carries the same timestamp (the run's hour): a retried or duplicate run adds
 an equal sample to the same period, leaving the alarmed Maximum unchanged. Headline gauges go in
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from llm_shared import metrics_contract as mc
+from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float
 
 from .figures import Figures

@@ -28,12 +28,12 @@ _MAX_NAMESPACE = 255
 _MAX_DIMENSION_VALUE = 1024
 
 
-class SettingsError(ConfigError):
+class TrackerConfigError(ConfigError):
     """One or more environment variables are missing or invalid; the message lists them all."""
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class TrackerConfig:
     namespace: str
     stack: str
     budgets: Budgets
@@ -102,8 +102,8 @@ def _moment(name: str, raw: str, problems: list[str]) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Validate the tracker's environment; raise SettingsError naming every bad variable."""
+def load_tracker_config(environ: Mapping[str, str]) -> TrackerConfig:
+    """Validate the tracker's environment; raise TrackerConfigError naming every bad variable."""
     problems: list[str] = []
 
     def get(name: str) -> str | None:
@@ -178,8 +178,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             period = int(period_raw)
 
     if problems or budgets is None or gateway_url is None:
-        raise SettingsError("invalid cost-tracker settings: " + "; ".join(problems))
-    return Settings(
+        raise TrackerConfigError("invalid cost-tracker settings: " + "; ".join(problems))
+    return TrackerConfig(
         namespace=namespace, stack=stack, budgets=budgets, thresholds=thresholds,
         time_zone=time_zone, zone=zone, gateway_url=gateway_url,
         gateway_token_secret=get(env.GATEWAY_TOKEN_SECRET_ARN) or "",

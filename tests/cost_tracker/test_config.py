@@ -1,4 +1,4 @@
-"""Settings: each bad or missing variable is named with what is allowed; all problems at once."""
+"""TrackerConfig: each bad or missing variable is named with what is allowed; all problems at once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from cost_tracker import env_names as env
-from cost_tracker.settings import SettingsError, load_settings
+from cost_tracker.config import TrackerConfigError, load_tracker_config
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:llm/gateway-admin-token-AbCdEf"
 
@@ -22,7 +22,7 @@ def _env(**overrides: str) -> dict[str, str]:
 
 
 def test_a_minimal_environment_gets_the_documented_defaults():
-    settings = load_settings(_env())
+    settings = load_tracker_config(_env())
     assert settings.gateway_url == "https://gateway.example.com"
     assert settings.budgets.daily_pico == 50 * 10**12
     assert (settings.thresholds.warning, settings.thresholds.critical) == (Decimal(80), Decimal(100))
@@ -33,9 +33,9 @@ def test_a_minimal_environment_gets_the_documented_defaults():
 
 
 def test_every_problem_is_reported_in_one_message():
-    with pytest.raises(SettingsError) as info:
-        load_settings(_env(**{env.STACK_NAME: "", env.DAILY_BUDGET_USD: "lots", env.TIME_ZONE: "Mars/Olympus",
-                              env.GATEWAY_TOKEN_SECRET_ARN: "  "}))
+    with pytest.raises(TrackerConfigError) as info:
+        load_tracker_config(_env(**{env.STACK_NAME: "", env.DAILY_BUDGET_USD: "lots",
+                                    env.TIME_ZONE: "Mars/Olympus", env.GATEWAY_TOKEN_SECRET_ARN: "  "}))
     message = str(info.value)
     for name in (env.STACK_NAME, env.DAILY_BUDGET_USD, env.TIME_ZONE, env.GATEWAY_TOKEN_SECRET_ARN):
         assert name in message
@@ -64,31 +64,31 @@ def test_every_problem_is_reported_in_one_message():
     (env.LAMBDA_CLOUD_API_URL, "ftp://cloud.lambda.ai", r"LAMBDA_CLOUD_API_URL: not an http\(s\) URL"),
 ])
 def test_each_bad_value_is_named_with_what_is_allowed(name, value, match):
-    with pytest.raises(SettingsError, match=match):
-        load_settings(_env(**{name: value}))
+    with pytest.raises(TrackerConfigError, match=match):
+        load_tracker_config(_env(**{name: value}))
 
 
 @pytest.mark.parametrize("name", env.REQUIRED)
 def test_each_required_variable_is_required(name):
-    with pytest.raises(SettingsError, match=rf"{name}: required, not set"):
-        load_settings(_env(**{name: None}))
+    with pytest.raises(TrackerConfigError, match=rf"{name}: required, not set"):
+        load_tracker_config(_env(**{name: None}))
 
 
 def test_a_gpu_needs_a_price_source():
-    with pytest.raises(SettingsError, match=r"GPU_HOURLY_USD: required when GPU_INSTANCE_TYPE is set"):
-        load_settings(_env(**{env.GPU_INSTANCE_TYPE: "gpu_1x_a10"}))
-    with_key = load_settings(_env(**{env.GPU_INSTANCE_TYPE: "gpu_1x_a10",
+    with pytest.raises(TrackerConfigError, match=r"GPU_HOURLY_USD: required when GPU_INSTANCE_TYPE is set"):
+        load_tracker_config(_env(**{env.GPU_INSTANCE_TYPE: "gpu_1x_a10"}))
+    with_key = load_tracker_config(_env(**{env.GPU_INSTANCE_TYPE: "gpu_1x_a10",
                                      env.LAMBDA_API_KEY_SECRET_ARN: ARN}))
     assert with_key.gpu_hourly_pico is None and with_key.lambda_api_key_secret == ARN
-    priced = load_settings(_env(**{env.GPU_INSTANCE_TYPE: "gpu_1x_a10", env.GPU_HOURLY_USD: "0.75",
+    priced = load_tracker_config(_env(**{env.GPU_INSTANCE_TYPE: "gpu_1x_a10", env.GPU_HOURLY_USD: "0.75",
                                    env.GPU_HOST_STARTED_AT: "2026-03-01T08:00:00+01:00"}))
     assert priced.gpu_hourly_pico == 75 * 10**10
     assert priced.gpu_started_at == datetime(2026, 3, 1, 7, tzinfo=UTC)
 
 
 def test_loopback_http_is_allowed_for_local_runs_and_zones_resolve():
-    settings = load_settings(_env(**{env.GATEWAY_URL: "http://127.0.0.1:8080", env.TIME_ZONE: "Asia/Tokyo",
-                                     env.METRIC_PERIOD_SECONDS: "900"}))
+    settings = load_tracker_config(_env(**{env.GATEWAY_URL: "http://127.0.0.1:8080",
+                                           env.TIME_ZONE: "Asia/Tokyo", env.METRIC_PERIOD_SECONDS: "900"}))
     assert settings.gateway_url == "http://127.0.0.1:8080"
     assert str(settings.zone) == "Asia/Tokyo"
     assert settings.metric_period_seconds == 900

@@ -1,8 +1,11 @@
-"""The CloudWatch metric contract shared by the cost tracker (writer) and the alarms (readers).
+"""The CloudWatch contract: metric names and dimensions the cost tracker writes and the alarms read,
+CloudWatch's limits, and the log retention values CloudWatch Logs accepts.
 
 Defined once here so the names and dimension sets the tracker pushes are exactly the ones the
 BudgetAlarms and CostDashboard components alarm on: CloudWatch matches dimensions exactly, and a
-mismatch silently leaves an alarm on a metric that never receives data.
+mismatch silently leaves an alarm on a metric that never receives data. The stack settings and the
+policy pack both check log retention against LOG_RETENTION_DAYS. (Not the gateway's Prometheus
+metrics: those are the gateway's own.)
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ COUNT_UNIT = "Count"
 MAX_METRIC_DATA_PER_CALL = 1000
 MAX_PAYLOAD_BYTES = 1_000_000
 MAX_DIMENSION_VALUE_LENGTH = 1024
+
+# The retention periods (days) CloudWatch Logs accepts; 0/absent would mean "never expire".
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+DEFAULT_LOG_RETENTION_DAYS = 30
 
 
 def stack_dimensions(stack: str) -> list[dict[str, str]]:
