@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.lambda_parts import lambda_with_own_logs
+from components.naming import CostTaggedComponent, stack_prefix
 from components.packaging import build_slack_forwarder_zip
 from slack_forwarder.handler import WEBHOOK_SECRET_ARN_ENV
 
@@ -32,15 +33,15 @@ class AlertTopicArgs:
     slack_webhook_secret_arn: pulumi.Input[str] | None = None
 
 
-class AlertTopic(pulumi.ComponentResource):
+class AlertTopic(CostTaggedComponent):
     topic_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str] | None
     forwarder_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("llm-cost-governance:index:AlertTopic", name, None, opts)
+        super().__init__("AlertTopic", name, opts)
         child = pulumi.ResourceOptions(parent=self)
-        base = f"llm-cost-governance-{args.stack}"
+        base = stack_prefix()
 
         self.key_arn = None
         key_id: pulumi.Input[str] | None = None

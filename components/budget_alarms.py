@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import CostTaggedComponent, stack_prefix
 from components.settings import Settings
 from llm_shared import cloudwatch_contract as mc
 
@@ -41,16 +42,16 @@ def threshold_usd(budget_usd: Decimal, percent: Decimal) -> float:
     return float(budget_usd * percent / 100)
 
 
-class BudgetAlarms(pulumi.ComponentResource):
+class BudgetAlarms(CostTaggedComponent):
     alarm_names: dict[str, pulumi.Output[str]]
     alarm_arns: dict[str, pulumi.Output[str]]
     descriptions: dict[str, str]
 
     def __init__(self, name: str, args: BudgetAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("llm-cost-governance:index:BudgetAlarms", name, None, opts)
+        super().__init__("BudgetAlarms", name, opts)
         s = args.settings
         self._name, self._args = name, args
-        self._prefix = f"llm-cost-governance-{s.stack}"
+        self._prefix = stack_prefix()
         self.alarm_names, self.alarm_arns, self.descriptions = {}, {}, {}
         cost = {
             "namespace": s.namespace,

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.lambda_parts import lambda_with_own_logs
+from components.naming import CostTaggedComponent, physical_name
 from components.packaging import build_tracker_zip
 from components.settings import Settings
 from cost_tracker import env_names
@@ -63,14 +64,14 @@ def tracker_environment(settings: Settings, gateway_token_secret_arn: pulumi.Inp
     return env
 
 
-class CostTracker(pulumi.ComponentResource):
+class CostTracker(CostTaggedComponent):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     role_policy: pulumi.Output[str]
 
     def __init__(self, name: str, args: CostTrackerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("llm-cost-governance:index:CostTracker", name, None, opts)
+        super().__init__("CostTracker", name, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         secret_arns = [args.gateway_token_secret_arn, args.lambda_api_key_secret_arn]
@@ -85,7 +86,7 @@ class CostTracker(pulumi.ComponentResource):
 
         parts = lambda_with_own_logs(
             name,
-            function_name=f"llm-cost-governance-{settings.stack}-cost-tracker",
+            function_name=physical_name("cost-tracker"),
             parent=self,
             package=build_tracker_zip(),
             handler=HANDLER,
@@ -101,7 +102,7 @@ class CostTracker(pulumi.ComponentResource):
 
         rule = aws.cloudwatch.EventRule(
             f"{name}-schedule",
-            name=f"llm-cost-governance-{settings.stack}-cost-tracker",
+            name=physical_name("cost-tracker"),
             description="Runs the cost tracker, which pushes cost-to-date metrics",
             schedule_expression=settings.tracker.schedule,
             opts=child,

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.budget_alarms import threshold_usd
+from components.naming import CostTaggedComponent, stack_prefix
 from components.settings import Settings
 from llm_shared import cloudwatch_contract as mc
 
@@ -94,15 +95,15 @@ def dashboard_body(settings: Settings, function_name: str, alarm_arns: Sequence[
     }
 
 
-class CostDashboard(pulumi.ComponentResource):
+class CostDashboard(CostTaggedComponent):
     dashboard_name: pulumi.Output[str]
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: CostDashboardArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("llm-cost-governance:index:CostDashboard", name, None, opts)
+        super().__init__("CostDashboard", name, opts)
         s = args.settings
-        dashboard_name = f"llm-cost-governance-{s.stack}"
+        dashboard_name = stack_prefix()
         body = pulumi.Output.all(args.function_name, *args.alarm_arns).apply(
             lambda v: json.dumps(dashboard_body(s, v[0], v[1:]), sort_keys=True)
         )

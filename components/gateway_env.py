@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from components.naming import PROJECT
 from components.settings import Settings, SettingsError
 from gateway import env_names
 from gateway.config import GatewayConfig
@@ -18,9 +19,9 @@ LEDGER_PATH_IN_CONTAINER = "/data/ledger.db"
 
 def _check(key: str, value: str) -> str:
     if not value.strip():
-        raise SettingsError(f"secret config llm-cost-governance:{key} is empty. Allowed: a non-empty value")
+        raise SettingsError(f"secret config {PROJECT}:{key} is empty. Allowed: a non-empty value")
     if "\n" in value or "\r" in value or "\0" in value:
-        raise SettingsError(f"secret config llm-cost-governance:{key} contains a line break (value not "
+        raise SettingsError(f"secret config {PROJECT}:{key} contains a line break (value not "
                             "shown). Allowed: a single-line value (docker --env-file format)")
     return value.strip()
 

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_command as command
 
 from components.gateway_env import render_env_file
+from components.naming import CostTaggedComponent
 from components.settings import SecretSettings, Settings
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
@@ -66,11 +67,11 @@ class GatewayHostArgs:
     secrets: SecretSettings
 
 
-class GatewayHost(pulumi.ComponentResource):
+class GatewayHost(CostTaggedComponent):
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: GatewayHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("llm-cost-governance:index:GatewayHost", name, None, opts)
+        super().__init__("GatewayHost", name, opts)
         s, g, secrets = args.settings, args.settings.gateway, args.secrets
         if secrets.ssh_private_key is None or secrets.gateway_client_tokens is None:
             raise ValueError("GatewayHost needs the sshPrivateKey and gatewayClientTokens secrets")

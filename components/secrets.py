@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.naming import CostTaggedComponent
 from components.settings import SecretSettings
 
 RECOVERY_WINDOW_DAYS = 7
@@ -22,13 +23,13 @@ class SecretsArgs:
     values: SecretSettings
 
 
-class Secrets(pulumi.ComponentResource):
+class Secrets(CostTaggedComponent):
     gateway_admin_token_arn: pulumi.Output[str]
     lambda_api_key_arn: pulumi.Output[str]
     slack_webhook_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("llm-cost-governance:index:Secrets", name, None, opts)
+        super().__init__("Secrets", name, opts)
         values = args.values
         self.gateway_admin_token_arn = self._secret(
             f"{name}-gateway-admin-token", args.stack,
@@ -53,7 +54,7 @@ class Secrets(pulumi.ComponentResource):
                 value: pulumi.Input[str]) -> pulumi.Output[str]:
         secret = aws.secretsmanager.Secret(
             name,
-            description=f"{description} (llm-cost-governance {stack})",
+            description=f"{description} ({pulumi.get_project()} {stack})",
             recovery_window_in_days=RECOVERY_WINDOW_DAYS,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -19,6 +19,7 @@ from typing import TypedDict, TypeVar
 
 import pulumi
 
+from components.naming import PROJECT
 from components.schedule import ALLOWED as SCHEDULE_ALLOWED
 from components.schedule import DEFAULT_SCHEDULE, rate_interval_seconds
 from llm_shared import cloudwatch_contract
@@ -30,7 +31,6 @@ from llm_shared.periods import parse_zone
 from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend, validate_ratio
 from llm_shared.urls import BASE_URL_ALLOWED, base_url_problem, secret_url_problem
 
-PROJECT = "llm-cost-governance"
 DEFAULT_GATEWAY_PORT = 8080
 DEFAULT_HEALTH_TIMEOUT_SECONDS = 120
 DEFAULT_GPU_BASE_URL = "http://127.0.0.1:8000/v1"

@@ -17,8 +17,9 @@ from typing import Any
 import pulumi
 import yaml
 
+from components.naming import PROJECT
+
 REPO = Path(__file__).resolve().parents[1]
-PROJECT = "llm-cost-governance"
 
 
 def stack_config(stack: str, overrides: dict[str, str | None] | None = None) -> dict[str, str]:
@@ -48,16 +49,17 @@ class ProgramResult:
 
 def run_program(mocks: pulumi.runtime.Mocks, stack: str, *, overrides: dict[str, str | None] | None = None,
                 secrets: dict[str, str] | None = None,
-                monitor: Any = None) -> ProgramResult:
-    """Run __main__.py for `stack` and resolve its stack outputs.
+                monitor: Any = None, stack_name: str | None = None) -> ProgramResult:
+    """Run __main__.py with `stack`'s committed config and resolve its stack outputs.
 
     `overrides` replace (or, with None, remove) project keys; `secrets` stand in for the stack's
-    Pulumi ESC environment.
+    Pulumi ESC environment; `stack_name` runs it as a stack of another name (default: `stack`).
     """
     config = stack_config(stack, overrides)
     secret_map = secrets or {}
     config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_name or stack, preview=False,
+                             monitor=monitor)
     pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
     result = ProgramResult()
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-PROJECT = "llm-cost-governance"
+# The project name as Pulumi.yaml declares it (components.naming.PROJECT, read without importing it).
+PROJECT = yaml.safe_load((Path(__file__).resolve().parents[2] / "Pulumi.yaml").read_text())["name"]
 SOURCE_STACK = "staging"
 # The ESC secrets the program requires when the gateway is disabled.
 SECRETS_WITHOUT_GATEWAY = ("gatewayAdminToken", "lambdaApiKey")

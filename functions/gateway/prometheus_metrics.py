@@ -1,6 +1,7 @@
 """The gateway's Prometheus metrics (GET /metrics), in their own registry (several apps per process).
 
-Not the tracker's CloudWatch metrics: those are `cost_tracker` and `llm_shared.metrics_contract`.
+Not the tracker's CloudWatch metrics: those are `cost_tracker.cloudwatch_push` and
+`llm_shared.cloudwatch_contract`.
 """
 
 from __future__ import annotations

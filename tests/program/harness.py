@@ -111,6 +111,7 @@ class Options:
     additional_secret_outputs: tuple[str, ...]
     custom_create_timeout: str
     dependencies: tuple[str, ...]
+    parent: str  # the parent's URN ("" for the stack's own children)
 
 
 class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
@@ -124,6 +125,7 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
             custom_create_timeout=request.customTimeouts.create,
             dependencies=tuple(request.dependencies),
+            parent=request.parent,
         )
         return super().RegisterResource(request)
 
@@ -146,14 +148,15 @@ class ProgramRun:
 
 
 def run_program(stack: str, config_overrides: dict[str, str | None] | None = None,
-                secrets: dict[str, str] | None = None) -> ProgramRun:
-    """Run __main__.py for `stack` with preview=False, so every apply really runs."""
+                secrets: dict[str, str] | None = None, stack_name: str | None = None) -> ProgramRun:
+    """Run __main__.py with `stack`'s committed config (as a stack called `stack_name`, by default
+    the same) with preview=False, so every apply really runs."""
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    run = ProgramRun(stack, mocks.resources, monitor.options)
+    run = ProgramRun(stack_name or stack, mocks.resources, monitor.options)
     result = program_runner.run_program(
         mocks, stack, overrides=config_overrides, secrets=ESC_STAND_IN[stack] if secrets is None else secrets,
-        monitor=monitor)
+        monitor=monitor, stack_name=stack_name)
     run.outputs.update(result.outputs)
     run.secret_outputs.update(result.secret_outputs)
     return run
