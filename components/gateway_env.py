@@ -26,9 +26,11 @@ def _check(key: str, value: str) -> str:
     return value.strip()
 
 
-def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str, serverless_api_key: str,
-                    bind_address: str = "127.0.0.1") -> str:
-    """The env file text; the gateway binds to bind_address on the host network."""
+def gateway_environment(settings: Settings, *, client_tokens: str, admin_token: str, serverless_api_key: str,
+                        bind_address: str = "127.0.0.1",
+                        ledger_path: str = LEDGER_PATH_IN_CONTAINER) -> dict[str, str]:
+    """The gateway's environment for these settings, checked by the gateway's own loader; the host's
+    env file and the local demo both start the gateway with it."""
     g = settings.gateway
     values = {
         env_names.CLIENT_TOKENS: _check("gatewayClientTokens", client_tokens),
@@ -43,7 +45,7 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
         env_names.WARNING_THRESHOLD_PERCENT: str(settings.thresholds.warning),
         env_names.CRITICAL_THRESHOLD_PERCENT: str(settings.thresholds.critical),
         env_names.TIME_ZONE: settings.time_zone,
-        env_names.LEDGER_PATH: LEDGER_PATH_IN_CONTAINER,
+        env_names.LEDGER_PATH: ledger_path,
         env_names.HOST: bind_address,
         env_names.PORT: str(g.port),
     }
@@ -57,4 +59,12 @@ def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str,
             f"the gateway would reject its env file: {exc}. Allowed: see README.md (Configuration reference) "
             "(ESC keys gatewayClientTokens, gatewayAdminToken, serverlessApiKey)"
         ) from None
+    return values
+
+
+def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str, serverless_api_key: str,
+                    bind_address: str = "127.0.0.1") -> str:
+    """The env file text; the gateway binds to bind_address on the host network."""
+    values = gateway_environment(settings, client_tokens=client_tokens, admin_token=admin_token,
+                                 serverless_api_key=serverless_api_key, bind_address=bind_address)
     return "".join(f"{key}={value}\n" for key, value in values.items())

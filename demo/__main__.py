@@ -128,13 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     # Heavy imports (pulumi, boto3, openai) after the arguments, so `--help` answers at once.
     import boto3
 
+    from components.gateway_env import gateway_environment
+    from components.program_runner import PROJECT, run_program, stack_config
     from components.settings import parse_settings
     from demo import report as reporting
     from demo.aws_emulator import MotoBackedMocks
     from demo.ops_tail import closing_lines
-    from demo.program_runner import PROJECT, run_program, stack_config
     from demo.workload import run_workload
-    from gateway import env_names as gw
     from standins import Script, standin_process
 
     demo_secrets = {
@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                            "AWS_SECRET_ACCESS_KEY": "demo", "AWS_DEFAULT_REGION": "us-east-1"})
         serverless_url = stack.enter_context(standin_process("serverless-standin", Script(reply_tokens=48)))
         gpu_url = stack.enter_context(standin_process("gpu-standin", Script(reply_tokens=48)))
+        # The gateway's side of the settings: the stand-ins (loopback) and a free local port.
+        overrides.update({"serverlessBaseUrl": serverless_url, "gpuBaseUrl": gpu_url,
+                          "gatewayPort": str(gateway_port)})
 
         print(f"[2/5] AWS side from the Pulumi program, stack {args.stack} ...", flush=True)
         mocks = MotoBackedMocks(aws_url)
@@ -169,18 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = parse_settings(args.stack, "us-east-1", raw)
 
         print("[3/5] gateway and a mixed workload through it (openai client) ...", flush=True)
-        gateway_env = {
-            gw.CLIENT_TOKENS: client_token, gw.ADMIN_TOKEN: demo_secrets["gatewayAdminToken"],
-            gw.SERVERLESS_BASE_URL: serverless_url, gw.SERVERLESS_API_KEY: secrets.token_urlsafe(16),
-            gw.GPU_BASE_URL: gpu_url, gw.GPU_MODEL_MAP: json.dumps(dict(settings.gateway.gpu_model_map)),
-            gw.SERVERLESS_RATIO: str(settings.serverless_ratio),
-            gw.DAILY_BUDGET_USD: str(settings.daily_budget_usd),
-            gw.MONTHLY_BUDGET_USD: str(settings.monthly_budget_usd),
-            gw.WARNING_THRESHOLD_PERCENT: str(settings.thresholds.warning),
-            gw.CRITICAL_THRESHOLD_PERCENT: str(settings.thresholds.critical),
-            gw.TIME_ZONE: settings.time_zone, gw.LEDGER_PATH: str(out / "ledger.sqlite3"),
-            gw.HOST: "127.0.0.1", gw.PORT: str(gateway_port),
-        }
+        gateway_env = gateway_environment(
+            settings, client_tokens=client_token, admin_token=demo_secrets["gatewayAdminToken"],
+            serverless_api_key=secrets.token_urlsafe(16), ledger_path=str(out / "ledger.sqlite3"))
         with contextlib.suppress(FileNotFoundError):
             for suffix in ("", "-wal", "-shm"):
                 (out / f"ledger.sqlite3{suffix}").unlink()

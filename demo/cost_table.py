@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from demo.cost_model import breakeven_tokens, compare, usd
 from llm_shared.catalog import default_catalog
-from llm_shared.cost_model import breakeven_tokens, compare, usd
 
 # The plan's appendix A: a dedicated GPU host at $1,290/month against three monthly workloads.
 PLAN_GPU_MONTHLY_USD = "1290"

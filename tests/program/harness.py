@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from demo import program_runner
-from demo.program_runner import PROJECT, stack_config
+from components import program_runner
+from components.program_runner import PROJECT, stack_config
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .catalog import Model
-from .money import pico_to_usd, usd_to_pico
-from .pricing import cost_pico
+from llm_shared.catalog import Model
+from llm_shared.money import pico_to_usd, usd_to_pico
+from llm_shared.pricing import cost_pico
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from demo.cost_model import breakeven_tokens, compare, serverless_monthly_pico
 from demo.cost_table import PLAN_GPU_MONTHLY_USD, render
 from llm_shared.catalog import default_catalog
-from llm_shared.cost_model import breakeven_tokens, compare, serverless_monthly_pico
 from llm_shared.money import usd_to_pico
 
 SMALL = default_catalog().get("llama3.1-8b-instruct")
