@@ -74,7 +74,10 @@ def lambda_with_own_logs(
         timeout=timeout,
         memory_size=memory_size,
         environment={"variables": dict(environment)},
-        logging_config={"log_format": "Text", "log_group": log_group.name},
+        # Lambda's JSON log format: each record's `extra` fields become fields of the line, so
+        # Logs Insights queries them directly; INFO for the code, WARN for the platform's lines.
+        logging_config={"log_format": "JSON", "application_log_level": "INFO", "system_log_level": "WARN",
+                        "log_group": log_group.name},
         # The log group must exist first, or Lambda creates one that never expires.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group, role_policy]),
     )

@@ -8,7 +8,6 @@ Any failure propagates: the Lambda Errors metric and the heartbeat alarm must se
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
@@ -42,7 +41,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         settings = load_tracker_config(os.environ)
         return run_once(settings, deps).report
     except Exception as exc:
-        message = redact(str(exc), *deps.secrets.values())
-        log.error(json.dumps({"event": "cost_tracker.failed", "error": type(exc).__name__,
-                              "message": message}))
+        detail = redact(str(exc), *deps.secrets.values())
+        # Fields of Lambda's JSON log line, not a JSON string inside its message.
+        log.error("cost tracker run failed", extra={"event": "cost_tracker.failed",
+                                                    "error": type(exc).__name__, "detail": detail})
         raise

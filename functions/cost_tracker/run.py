@@ -193,5 +193,9 @@ def run_once(settings: TrackerConfig, deps: Deps, *, now: datetime | None = None
 
 
 def log_line(record: dict[str, Any], secrets: SecretCache) -> None:
-    """One structured JSON line; secret values are redacted even if one slipped into a field."""
-    log.info(redact(json.dumps(record, sort_keys=True, default=str), *secrets.values()))
+    """One structured log record: Lambda's JSON log format writes `event` and `report` as fields of
+    the line (queryable in Logs Insights as report.day.spent_usd); secret values are redacted even
+    if one slipped into a field."""
+    report = json.loads(redact(json.dumps(record, sort_keys=True, default=str), *secrets.values()))
+    event = report.pop("event", "cost_tracker.run")
+    log.info("cost tracker run", extra={"event": event, "report": report})

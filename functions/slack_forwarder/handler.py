@@ -127,5 +127,5 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, int]:
         sns = record.get("Sns") or {}
         _post_with_rotation(format_message(sns.get("Subject"), str(sns.get("Message", ""))))
         posted += 1
-    log.info("forwarded %d message(s) to Slack", posted)
+    log.info("forwarded to Slack", extra={"event": "slack_forwarder.posted", "posted": posted})
     return {"posted": posted}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,20 @@ from llm_shared.http import build_session
 from llm_shared.pricing import cost_for
 
 from .standins import GatewayUsageStandIn, gateway_standin
+
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def log_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """A record as Lambda's JSON log format writes it: level, logger, message and the `extra` fields."""
+    extra = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
+    return {"level": record.levelname, "logger": record.name, "message": record.getMessage(), **extra}
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Everything the captured records would write, fields included (where a leak would show)."""
+    return "\n".join(json.dumps(log_fields(r), default=str) for r in caplog.records)
+
 
 REGION = "us-east-1"
 NOW = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)  # mid-March: half the month elapsed

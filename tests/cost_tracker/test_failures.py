@@ -15,7 +15,17 @@ from cost_tracker.run import InconsistentUsageError, run_once
 from cost_tracker.secrets import SecretCache, SecretError
 from cost_tracker.usage import UsageReadError
 
-from .conftest import GATEWAY_TOKEN, LAMBDA_API_KEY, NOW, SMALL, add_usage, make_deps, make_env
+from .conftest import (
+    GATEWAY_TOKEN,
+    LAMBDA_API_KEY,
+    NOW,
+    SMALL,
+    add_usage,
+    log_fields,
+    logged,
+    make_deps,
+    make_env,
+)
 from .standins import gateway_standin
 
 
@@ -84,7 +94,7 @@ def test_bad_gateway_answers_raise_and_push_nothing(aws, ledger, gateway, caplog
         run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
     assert _nothing_pushed(aws)
     assert GATEWAY_TOKEN not in str(info.value)
-    assert GATEWAY_TOKEN not in caplog.text
+    assert GATEWAY_TOKEN not in logged(caplog)
 
 
 def test_server_errors_are_retried_before_giving_up(aws, ledger, gateway):
@@ -157,10 +167,12 @@ def test_handler_fails_loud_and_logs_no_secret(aws, ledger, gateway, monkeypatch
     gateway.fault = "unauthorized"  # echoes the presented token in its error body
     with caplog.at_level(logging.DEBUG), pytest.raises(UsageReadError) as info:
         handler({"source": "aws.events"}, None)  # even at DEBUG: the SDK's wire logs are pinned
-    assert '"event": "cost_tracker.failed"' in caplog.text
-    assert GATEWAY_TOKEN not in caplog.text and GATEWAY_TOKEN not in str(info.value)
+    failed = [log_fields(r) for r in caplog.records if getattr(r, "event", None) == "cost_tracker.failed"]
+    assert len(failed) == 1 and failed[0]["level"] == "ERROR" and failed[0]["error"] == "UsageReadError"
+    assert "***" in failed[0]["detail"]
+    assert GATEWAY_TOKEN not in logged(caplog) and GATEWAY_TOKEN not in str(info.value)
     assert "***" in str(info.value)  # the echo was redacted, not dropped silently
-    assert LAMBDA_API_KEY not in caplog.text
+    assert LAMBDA_API_KEY not in logged(caplog)
     assert _nothing_pushed(aws)
 
 

@@ -14,7 +14,7 @@ from cost_tracker.run import run_once
 from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float, usd_to_pico
 
-from .conftest import LAMBDA_API_KEY, NOW, SMALL, add_usage, make_deps, make_env, stack_metric
+from .conftest import LAMBDA_API_KEY, NOW, SMALL, add_usage, logged, make_deps, make_env, stack_metric
 from .standins import lambda_cloud_standin
 
 STARTED = (NOW - timedelta(hours=4)).isoformat()  # the host has run four hours today
@@ -37,8 +37,8 @@ def test_the_api_price_is_charged_for_the_hours_run(aws, ledger, gateway, caplog
     assert result.report["gpu"]["hourly_usd"] == "0.75"
     assert stack_metric(aws, mc.DAILY_COST)[0]["Maximum"] == pytest.approx(pico_to_float(tokens + gpu))
     assert cloud.requests == ["/api/v1/instance-types"]
-    assert LAMBDA_API_KEY not in caplog.text
-    assert '"price_source": "lambda-cloud-api"' in caplog.text
+    assert LAMBDA_API_KEY not in logged(caplog)
+    assert '"price_source": "lambda-cloud-api"' in logged(caplog)
 
 
 def test_an_api_failure_falls_back_to_the_configured_price_and_says_so(aws, ledger, gateway):
@@ -99,4 +99,4 @@ def test_an_api_that_echoes_the_key_never_gets_it_into_errors_or_logs(aws, ledge
             config = load_tracker_config({**environ, env.GPU_HOURLY_USD: "0.75"})
             result = run_once(config, make_deps(aws), now=NOW)
     assert "***" in result.report["gpu"]["price_source"]
-    assert LAMBDA_API_KEY not in str(result.report) and LAMBDA_API_KEY not in caplog.text
+    assert LAMBDA_API_KEY not in str(result.report) and LAMBDA_API_KEY not in logged(caplog)

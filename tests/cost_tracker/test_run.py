@@ -16,7 +16,19 @@ from cost_tracker.run import run_once
 from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float, usd_to_pico
 
-from .conftest import GATEWAY_TOKEN, LARGE, MEDIUM, NOW, SMALL, add_usage, make_deps, make_env, stack_metric
+from .conftest import (
+    GATEWAY_TOKEN,
+    LARGE,
+    MEDIUM,
+    NOW,
+    SMALL,
+    add_usage,
+    log_fields,
+    logged,
+    make_deps,
+    make_env,
+    stack_metric,
+)
 from .standins import gateway_standin
 
 EARLIER_THIS_MONTH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -138,8 +150,11 @@ def test_the_handler_with_its_own_clients_pushes_and_returns_the_report(aws, led
             again = handler_module.handler({"source": "aws.events"}, None)  # warm: cached secret
     assert report["requests_day"] == 2 and report["metrics"]["pushed"] is True
     assert again["day"] == report["day"]
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "cost_tracker"]
+    # Structured fields of Lambda's JSON log line, not a JSON string inside a text message.
+    lines = [log_fields(r) for r in caplog.records if r.name == "cost_tracker"]
     assert [line["event"] for line in lines] == ["cost_tracker.run", "cost_tracker.run"]
-    assert lines[0]["day"]["spent_usd"] == report["day"]["spent_usd"]
-    assert GATEWAY_TOKEN not in caplog.text
+    assert [line["message"] for line in lines] == ["cost tracker run", "cost tracker run"]
+    assert lines[0]["report"]["day"]["spent_usd"] == report["day"]["spent_usd"]
+    json.dumps(lines)  # every field is JSON as it stands: nothing left for the runtime to stringify
+    assert GATEWAY_TOKEN not in logged(caplog)
     assert stack_metric(aws, mc.DAILY_COST, at=datetime.now(UTC))

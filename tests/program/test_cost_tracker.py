@@ -32,6 +32,16 @@ def test_function_runs_the_tracker_handler_on_python_312(run):
     assert inputs["loggingConfig"]["logGroup"] == f"/aws/lambda/{inputs['name']}"
 
 
+def test_both_functions_write_lambdas_json_log_format(program_runs):
+    """JSON: the handlers' `extra` fields become fields of each line (was Text: a JSON string inside)."""
+    functions = program_runs["prod"].of_type(FUNCTION)
+    assert {f.name for f in functions} == {"cost-tracker", "alerts-slack"}
+    for function in functions:
+        config = function.inputs["loggingConfig"]
+        assert (config["logFormat"], config["applicationLogLevel"], config["systemLogLevel"]) == (
+            "JSON", "INFO", "WARN")
+
+
 def test_environment_is_exactly_the_tracker_contract_with_arns_not_values(run):
     env = tracker(run)["environment"]["variables"]
     assert set(env) <= ENV_NAME_VALUES, set(env) - ENV_NAME_VALUES

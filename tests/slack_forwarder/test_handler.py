@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +95,16 @@ def test_ok_transition_and_tracker_failure_records_are_formatted():
     assert "RetriesExhausted" in text and "3 attempts" in text and "gateway unreachable" in text
     assert forwarder.format_message("Hello", "plain words")["text"] == "*Hello*\nplain words"
     assert len(forwarder.format_message(None, "x" * 10_000)["text"]) == forwarder.MAX_TEXT
+
+
+def test_each_delivery_is_logged_with_structured_fields(slack, webhook_secret, caplog):
+    webhook_secret(slack)
+    with caplog.at_level(logging.INFO, logger=forwarder.log.name):
+        forwarder.handler(sns_event("one"))
+    record = next(r for r in caplog.records if r.name == forwarder.log.name)
+    assert (record.getMessage(), record.event, record.posted) == ("forwarded to Slack",
+                                                                  "slack_forwarder.posted", 1)
+    assert "secret-path" not in caplog.text
 
 
 def test_the_webhook_is_read_once_per_container(slack, webhook_secret):
