@@ -127,7 +127,7 @@ def run_handler(rows: int, runs: int) -> dict[str, Any]:
     from cost_tracker.secrets import SecretCache
     from gateway.ledger import Ledger
     from llm_shared.http import build_session
-    from tests.cost_tracker.standins import gateway_standin
+    from standins.gateway_usage import gateway_standin
 
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp, mock_aws():

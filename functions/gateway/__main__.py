@@ -54,9 +54,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
-    redact = RedactSecrets(config.secrets())
+    redaction = RedactSecrets(config.secrets())
     for handler in logging.getLogger().handlers:
-        handler.addFilter(redact)
+        handler.addFilter(redaction)
     # log_config=None: uvicorn's loggers propagate to the JSON handler instead of getting text ones.
     uvicorn.run(GatewayApp(config), host=config.host, port=config.port, loop="uvloop", log_level="info",
                 log_config=None, timeout_graceful_shutdown=15, **SERVER_OPTIONS)

@@ -21,8 +21,7 @@ from cost_tracker.secrets import SecretCache
 from gateway.ledger import Ledger, UsageRecord
 from llm_shared.http import build_session
 from llm_shared.pricing import cost_for
-
-from .standins import GatewayUsageStandIn, gateway_standin
+from standins.gateway_usage import GatewayUsageStandIn, gateway_standin
 
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 

@@ -21,9 +21,9 @@ from cost_tracker.config import load_tracker_config
 from cost_tracker.run import run_once
 from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import usd_to_pico
+from standins.gateway_usage import gateway_standin
 
 from .conftest import GATEWAY_TOKEN, NOW, SMALL, add_usage, make_deps, make_env
-from .standins import gateway_standin
 
 EARLIER_THIS_MONTH = datetime(2026, 3, 2, 9, 0, tzinfo=NOW.tzinfo)
 PERIOD = 3600

@@ -16,9 +16,9 @@ from cost_tracker import env_names as env
 from cost_tracker.cli import main
 from llm_shared.catalog import default_catalog
 from llm_shared.money import usd_to_pico
+from standins.gateway_usage import gateway_standin
 
 from .conftest import GATEWAY_TOKEN, LARGE, MEDIUM, NOW, SMALL, add_usage, make_deps, make_env
-from .standins import gateway_standin
 
 ROOT = Path(__file__).resolve().parents[2]
 

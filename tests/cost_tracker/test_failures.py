@@ -14,6 +14,7 @@ from cost_tracker.handler import handler
 from cost_tracker.run import InconsistentUsageError, run_once
 from cost_tracker.secrets import SecretCache, SecretError
 from cost_tracker.usage import UsageReadError
+from standins.gateway_usage import gateway_standin
 
 from .conftest import (
     GATEWAY_TOKEN,
@@ -26,7 +27,6 @@ from .conftest import (
     make_deps,
     make_env,
 )
-from .standins import gateway_standin
 
 
 def _nothing_pushed(aws) -> bool:

@@ -13,9 +13,9 @@ from cost_tracker.gpu import GpuPriceError, parse_instance_price
 from cost_tracker.run import run_once
 from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float, usd_to_pico
+from standins.lambda_cloud import lambda_cloud_standin
 
 from .conftest import LAMBDA_API_KEY, NOW, SMALL, add_usage, logged, make_deps, make_env, stack_metric
-from .standins import lambda_cloud_standin
 
 STARTED = (NOW - timedelta(hours=4)).isoformat()  # the host has run four hours today
 
@@ -85,10 +85,10 @@ def test_malformed_instance_type_answers_are_rejected(payload, match):
 
 
 def test_an_api_that_echoes_the_key_never_gets_it_into_errors_or_logs(aws, ledger, gateway, caplog):
-    from standins.lambda_cloud import http_server, json_reply
+    from standins.http_server import http_server, json_reply
 
-    def echo(path, query, headers):  # a careless API repeating the credential it was given
-        return json_reply(403, {"error": {"message": f"forbidden: {headers.get('Authorization')}"}})
+    def echo(request):  # a careless API repeating the credential it was given
+        return json_reply(403, {"error": {"message": f"forbidden: {request.headers.get('Authorization')}"}})
 
     with http_server(echo) as base:
         environ = _gpu_env(aws, gateway, f"{base}/api/v1")

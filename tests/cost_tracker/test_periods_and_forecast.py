@@ -14,9 +14,9 @@ from cost_tracker.gpu import GpuPrice, host_hours_cost_pico, hosted_seconds
 from cost_tracker.run import run_once
 from llm_shared.money import usd_to_pico
 from llm_shared.pricing import cost_for
+from standins.gateway_usage import gateway_standin
 
 from .conftest import GATEWAY_TOKEN, SMALL, add_usage, make_deps, make_env
-from .standins import gateway_standin
 
 HOURLY = GpuPrice(usd_to_pico("1.10"), "config")
 

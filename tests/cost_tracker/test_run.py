@@ -15,6 +15,7 @@ from cost_tracker.config import load_tracker_config
 from cost_tracker.run import run_once
 from llm_shared import cloudwatch_contract as mc
 from llm_shared.money import pico_to_float, usd_to_pico
+from standins.gateway_usage import gateway_standin
 
 from .conftest import (
     GATEWAY_TOKEN,
@@ -29,7 +30,6 @@ from .conftest import (
     make_env,
     stack_metric,
 )
-from .standins import gateway_standin
 
 EARLIER_THIS_MONTH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LAST_MONTH = datetime(2026, 2, 28, 23, 59, tzinfo=UTC)

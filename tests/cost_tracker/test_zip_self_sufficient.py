@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from components.packaging import build_tracker_zip
+from standins.gateway_usage import gateway_standin
 
 from .conftest import GATEWAY_TOKEN, SMALL, add_usage
-from .standins import gateway_standin
 
 _PROBE = (
     "import sys, zoneinfo; from datetime import datetime, UTC; "

@@ -4,45 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from slack_forwarder import handler as forwarder
-
-
-class SlackStandIn(BaseHTTPRequestHandler):
-    """Stands in for hooks.slack.com: records JSON bodies, answers with the configured status."""
-
-    received: ClassVar[list[dict]] = []
-    status: ClassVar[int] = 200
-    revoked: ClassVar[set[str]] = set()  # paths answered 404, like a deleted Slack webhook
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append({"path": self.path, "type": self.headers["Content-Type"],
-                                    "json": json.loads(body)})
-        self.send_response(404 if self.path in type(self).revoked else type(self).status)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
+from standins.slack import SlackStandIn, slack_standin
 
 
 @pytest.fixture
-def slack() -> Iterator[str]:
-    SlackStandIn.received, SlackStandIn.status, SlackStandIn.revoked = [], 200, set()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlackStandIn)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/services/T0/B0/secret-path-5c8d"
-    server.shutdown()
-    server.server_close()
+def slack() -> Iterator[SlackStandIn]:
+    with slack_standin() as standin:
+        yield standin
 
 
 @pytest.fixture
@@ -76,9 +51,9 @@ ALARM = {"AlarmName": "llm-cost-governance-prod-daily-cost-critical", "NewStateV
 
 
 def test_alarm_message_is_posted_as_readable_text(slack, webhook_secret):
-    webhook_secret(slack)
+    webhook_secret(slack.url)
     assert forwarder.handler(sns_event(json.dumps(ALARM), "ALARM: daily cost")) == {"posted": 1}
-    [post] = SlackStandIn.received
+    [post] = slack.received
     assert post["path"] == "/services/T0/B0/secret-path-5c8d" and post["type"] == "application/json"
     text = post["json"]["text"]
     assert text.startswith(":rotating_light: *llm-cost-governance-prod-daily-cost-critical* is ALARM")
@@ -98,7 +73,7 @@ def test_ok_transition_and_tracker_failure_records_are_formatted():
 
 
 def test_each_delivery_is_logged_with_structured_fields(slack, webhook_secret, caplog):
-    webhook_secret(slack)
+    webhook_secret(slack.url)
     with caplog.at_level(logging.INFO, logger=forwarder.log.name):
         forwarder.handler(sns_event("one"))
     record = next(r for r in caplog.records if r.name == forwarder.log.name)
@@ -108,16 +83,16 @@ def test_each_delivery_is_logged_with_structured_fields(slack, webhook_secret, c
 
 
 def test_the_webhook_is_read_once_per_container(slack, webhook_secret):
-    webhook_secret(slack)
+    webhook_secret(slack.url)
     forwarder.handler(sns_event("one"))
     forwarder.handler(sns_event("two"))
-    assert [p["json"]["text"] for p in SlackStandIn.received] == ["one", "two"]
-    assert forwarder._cached_webhook == slack
+    assert [p["json"]["text"] for p in slack.received] == ["one", "two"]
+    assert forwarder._cached_webhook == slack.url
 
 
 def test_slack_errors_raise_without_revealing_the_webhook(slack, webhook_secret):
-    webhook_secret(slack)
-    SlackStandIn.status = 500
+    webhook_secret(slack.url)
+    slack.status = 500
     with pytest.raises(forwarder.ForwarderError) as info:
         forwarder.handler(sns_event("boom"))
     assert "HTTP 500" in str(info.value) and "secret-path" not in str(info.value)
@@ -144,21 +119,21 @@ def test_a_webhook_that_is_not_https_is_refused(webhook_secret, value):
 
 
 def test_a_rotated_webhook_is_picked_up_after_the_old_one_is_revoked(slack, webhook_secret):
-    old = slack.replace("secret-path-5c8d", "revoked")
+    old = slack.url.replace("secret-path-5c8d", "revoked")
     webhook_secret(old)
     forwarder.handler(sns_event("before"))  # the old URL is now cached in the warm container
-    SlackStandIn.revoked = {"/services/T0/B0/revoked"}
-    webhook_secret(slack)  # rotated in Secrets Manager
+    slack.revoked = {"/services/T0/B0/revoked"}
+    webhook_secret(slack.url)  # rotated in Secrets Manager
     assert forwarder.handler(sns_event("after")) == {"posted": 1}
-    paths = [p["path"] for p in SlackStandIn.received]
+    paths = [p["path"] for p in slack.received]
     assert paths == ["/services/T0/B0/revoked", "/services/T0/B0/revoked", "/services/T0/B0/secret-path-5c8d"]
-    assert forwarder._cached_webhook == slack
+    assert forwarder._cached_webhook == slack.url
 
 
 def test_a_server_error_does_not_reread_the_secret(slack, webhook_secret):
-    webhook_secret(slack)
+    webhook_secret(slack.url)
     forwarder.handler(sns_event("warm"))
-    SlackStandIn.status = 503
+    slack.status = 503
     with pytest.raises(forwarder.ForwarderError, match="503"):
         forwarder.handler(sns_event("x"))
-    assert forwarder._cached_webhook == slack
+    assert forwarder._cached_webhook == slack.url

@@ -1,6 +1,6 @@
-"""Stand-in for the gateway's usage endpoint (the Lambda Cloud API one lives in `standins`).
+"""Stand-in for the gateway's usage endpoint, for the cost tracker's tests and benchmark.
 
-A real HTTP server on 127.0.0.1 (stdlib, daemon thread, from `standins.lambda_cloud.http_server`),
+A real HTTP server on 127.0.0.1 (the stand-ins' one server, `http_server.py`),
 started and stopped by a context manager with bounded waits. It serves payloads built by
 `llm_shared.usage_schema.build_summary` from a real `gateway.ledger.Ledger`, so the tracker reads
 exactly the contract the real gateway serves. Faults are scriptable per test.
@@ -18,10 +18,9 @@ from typing import Any
 from gateway.ledger import Ledger
 from llm_shared.periods import period as calendar_period
 from llm_shared.usage_schema import build_summary
-from standins.lambda_cloud import Reply, http_server, lambda_cloud_standin
-from standins.lambda_cloud import json_reply as _json
 
-__all__ = ["GatewayUsageStandIn", "gateway_standin", "lambda_cloud_standin"]
+from .http_server import Reply, Request, http_server
+from .http_server import json_reply as _json
 
 
 @dataclass
@@ -51,7 +50,8 @@ class GatewayUsageStandIn:
             unique_users_total=self.ledger.unique_users(bounds.start, bounds.end),
         )
 
-    def respond(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Reply:
+    def respond(self, request: Request) -> Reply:
+        path, query, headers = request.path, request.query, request.headers
         self.requests.append({"path": path, "query": query, "authorization": headers.get("Authorization")})
         if self.fault == "slow":
             time.sleep(self.delay)
