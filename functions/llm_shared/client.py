@@ -17,6 +17,7 @@ import requests
 from .errors import LLMSharedError
 from .http import DEFAULT_TIMEOUT, build_session
 from .redaction import redact
+from .urls import secret_url_problem
 
 
 class ChatClientError(LLMSharedError):
@@ -78,8 +79,9 @@ class ChatClient:
 
     def __init__(self, base_url: str, api_key: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  attempts: int = 3, backoff: float = 0.5, max_retry_after: float = 20.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        problem = secret_url_problem(base_url)  # the API key goes on every request
+        if problem:
+            raise ValueError(f"base_url: {problem}")
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.timeout = timeout

@@ -121,6 +121,9 @@ def test_missing_usage_is_an_error():
             client(url).chat(MESSAGES, "m")
 
 
-def test_base_url_must_be_http():
+def test_base_url_must_be_one_the_key_may_travel_on():
     with pytest.raises(ValueError, match="http"):
         ChatClient("ftp://x", KEY)
+    with pytest.raises(ValueError, match="plain http"):  # was accepted: the key would go out in clear
+        ChatClient("http://api.example.com/v1", KEY)
+    assert KEY not in repr(ChatClient("http://127.0.0.1:9/v1", KEY))
