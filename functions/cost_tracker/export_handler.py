@@ -11,6 +11,8 @@ import logging
 import os
 from typing import Any
 
+from llm_shared.redaction import redact
+
 from .usage_export import ExportDeps, default_export_deps, export_once, load_export_settings
 
 log = logging.getLogger("usage_export")
@@ -31,11 +33,10 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         report = export_once(load_export_settings(os.environ), deps, remaining_ms=remaining)
     except Exception as exc:
-        message = str(exc)
-        for secret in deps.secrets.values():
-            message = message.replace(secret, "***")
-        log.error(json.dumps({"event": "usage_export.failed", "error": type(exc).__name__,
-                              "message": message}))
+        # Fields of Lambda's JSON log line, not a JSON string inside its message.
+        log.error("usage export failed", extra={"event": "usage_export.failed", "error": type(exc).__name__,
+                                                "detail": redact(str(exc), *deps.secrets.values())})
         raise
-    log.info(json.dumps(report, sort_keys=True))
+    fields = json.loads(json.dumps(report, default=str))
+    log.info("usage export", extra={"event": fields.pop("event", "usage_export.run"), "report": fields})
     return report

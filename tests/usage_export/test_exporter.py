@@ -15,7 +15,7 @@ from llm_shared.errors import ConfigError
 from standins import asgi_server
 from tests.gateway.conftest import ADMIN_TOKEN, HELLO, MEDIUM, SMALL, canned_upstream
 
-from .conftest import PREFIX, export_deps, export_settings, objects, record
+from .conftest import BUCKET, PREFIX, export_deps, export_settings, objects, record
 
 
 def chat(gw, n: int, model: str = SMALL) -> None:
@@ -152,3 +152,30 @@ def test_bad_settings_name_every_variable(aws):
     for name in ("STACK_NAME", "GATEWAY_TOKEN_SECRET_ARN", "EXPORT_BUCKET", "plain http", "EXPORT_PREFIX",
                  "EXPORT_PAGE_SIZE"):
         assert name in text
+
+
+def test_the_handler_logs_structured_fields_and_no_token(aws, gw, monkeypatch, caplog):
+    """Lambda's JSON log format: `event` and `report` are fields of the line (was a JSON string)."""
+    import logging
+
+    from cost_tracker import env_names as env
+    from cost_tracker import export_handler
+    from tests.cost_tracker.conftest import log_fields, logged
+
+    chat(gw, 2)
+    for name, value in {env.STACK_NAME: "staging", env.GATEWAY_URL: gw.url,
+                        env.GATEWAY_TOKEN_SECRET_ARN: aws.token_arn, env.EXPORT_BUCKET: BUCKET,
+                        env.EXPORT_PREFIX: PREFIX}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(export_handler, "_DEPS", export_deps(aws))
+    with caplog.at_level(logging.INFO, logger="usage_export"):
+        report = export_handler.handler({}, None)
+        monkeypatch.setenv(env.GATEWAY_URL, "http://127.0.0.1:9")  # nothing listens there
+        with pytest.raises(UsageReadError):
+            export_handler.handler({}, None)
+    run, failed = (log_fields(r) for r in caplog.records if r.name == "usage_export")
+    assert report["records"] == 2
+    assert (run["message"], run["event"], run["report"]["records"]) == ("usage export", "usage_export.run", 2)
+    assert (failed["level"], failed["event"], failed["error"]) == ("ERROR", "usage_export.failed",
+                                                                   "UsageReadError")
+    assert ADMIN_TOKEN not in logged(caplog)
