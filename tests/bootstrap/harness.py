@@ -65,9 +65,25 @@ class BootstrapMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
+class OptionsMonitor(pulumi.runtime.mocks.MockMonitor):
+    """Keeps the resource options the engine would see (the mocks' args do not carry them)."""
+
+    def __init__(self, mocks: BootstrapMocks) -> None:
+        super().__init__(mocks)
+        self.options: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.options[request.name] = {
+            "protect": request.protect,
+            "ignore_changes": list(request.ignoreChanges),
+        }
+        return super().RegisterResource(request)
+
+
 @dataclass
 class BootstrapRun:
     resources: list[pulumi.runtime.MockResourceArgs]
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
@@ -83,9 +99,10 @@ def run_bootstrap(overrides: dict[str, Any] | None = None) -> BootstrapRun:
     config = raw_config(overrides)
     stacks = json.loads(config["stacks"])
     mocks = BootstrapMocks({f"aws-{stack}": entry["accountId"] for stack, entry in stacks.items()})
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="admin", preview=False)
+    monitor = OptionsMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="admin", preview=False, monitor=monitor)
     pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in config.items()}, [])
-    run = BootstrapRun(mocks.resources)
+    run = BootstrapRun(mocks.resources, monitor.options)
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:

@@ -151,6 +151,15 @@ def test_esc_environments_hold_structure_and_oidc_login_but_no_secret(bootstrap_
     assert f"{MAIN}/{stack}" in json.dumps(stack_file.get("environment"))
 
 
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_person_entered_secrets_are_never_rewritten_or_deleted(bootstrap_run, stack):
+    assert bootstrap_run.options[f"pulumi-cloud-{stack}-secrets"] == {
+        "protect": True,
+        "ignore_changes": ["yaml"],
+    }
+    assert bootstrap_run.options[f"pulumi-cloud-{stack}-env"] == {"protect": False, "ignore_changes": []}
+
+
 def test_ci_opens_only_the_stack_environments_people_also_the_deploy_ones(bootstrap_run):
     grants = {
         (r.inputs["team"], r.inputs["environment"], r.inputs["permission"])
