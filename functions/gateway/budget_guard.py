@@ -124,9 +124,8 @@ class BudgetGuard:
         """The 429 for a request refused now: retry after the month ends if its budget is used up,
         else after the day ends (the earliest moment a fresh period admits again)."""
         self._roll()
-        month = self._month
-        used_up = budget_maths.status_for(month.committed_pico, month.budget_pico, self._thresholds)
-        end = month.period.end if used_up == budget_maths.EXCEEDED else self._day.period.end
+        month_used_up = self._status(self._month) == budget_maths.EXCEEDED
+        end = self._month.period.end if month_used_up else self._day.period.end
         return budget_exceeded(max(1, math.ceil((end - self._clock()).total_seconds())))
 
     def settle(self, reservation: Reservation, actual_pico: int) -> None:
@@ -146,7 +145,3 @@ class BudgetGuard:
         return {"day": self._day.spent_pico / self._day.budget_pico,
                 "month": self._month.spent_pico / self._month.budget_pico}
 
-    def snapshot(self) -> dict[str, int]:
-        self._roll()
-        return {"day_spent_pico": self._day.spent_pico, "day_reserved_pico": self._day.reserved_pico,
-                "month_spent_pico": self._month.spent_pico, "month_reserved_pico": self._month.reserved_pico}

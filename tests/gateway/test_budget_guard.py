@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from gateway.budget_guard import BudgetGuard
+from gateway.budget_guard import BudgetGuard, WindowState
 from gateway.openai_errors import GatewayError
 from gateway.token_estimates import prompt_upper_bound
 from llm_shared.budget import Budgets, Thresholds
@@ -49,7 +49,7 @@ def test_admits_below_critical_and_refuses_once_committed_reaches_it():
     guard.settle(second, usd_to_pico("4"))
     assert guard.status() == "warning"  # 1 + 4 spent + 4 reserved = 9 of 10
     guard.settle(third, 0)
-    assert guard.status() == "ok" and guard.snapshot()["day_reserved_pico"] == 0
+    assert guard.status() == "ok" and guard.windows()[0].reserved_pico == 0
 
 
 def test_settling_twice_counts_once():
@@ -57,7 +57,7 @@ def test_settling_twice_counts_once():
     reservation = guard.reserve(usd_to_pico("2"))
     guard.settle(reservation, usd_to_pico("1"))
     guard.settle(reservation, usd_to_pico("1"))
-    assert guard.snapshot()["day_spent_pico"] == usd_to_pico("1")
+    assert guard.windows()[0].spent_pico == usd_to_pico("1")
 
 
 def test_seeded_from_the_ledger_spend_of_the_calendar_periods():
@@ -81,8 +81,8 @@ def test_day_rolls_over_at_local_midnight_and_late_settlements_stay_in_their_day
     assert guard.status() == "ok"
     assert calls[-1][0] == datetime(2026, 1, 11, 5, tzinfo=UTC)  # new day looked up from the ledger
     guard.settle(late, usd_to_pico("9"))  # started yesterday: not today's spend
-    assert guard.snapshot()["day_spent_pico"] == 0
-    assert guard.snapshot()["month_spent_pico"] == usd_to_pico("10")  # same month: both count
+    assert guard.windows()[0].spent_pico == 0
+    assert guard.windows()[1].spent_pico == usd_to_pico("10")  # same month: both count
 
 
 
@@ -155,15 +155,15 @@ def test_month_spent_elsewhere_in_the_month_refuses_today(backends, tmp_path):
         assert gw.rows() == [r for r in gw.rows() if r[0].startswith("seed-")]  # refusals write no rows
 
 
-def _held_while_served(gw, backends, body) -> tuple[dict[str, int], requests.Response]:
-    """The guard's snapshot while the (delayed) serverless stand-in holds the request, and the response."""
+def _held_while_served(gw, backends, body) -> tuple[tuple[WindowState, WindowState], requests.Response]:
+    """The guard's (day, month) windows while the (delayed) stand-in holds the request, and the response."""
     pool = ThreadPoolExecutor(1)
     try:
         pending = pool.submit(gw.chat, body)
         deadline = time.monotonic() + 2
         while backends.serverless.app.request_count == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        held = gw.app.guard.snapshot()
+        held = gw.app.guard.windows()
         return held, pending.result(timeout=10)
     finally:
         pool.shutdown()
@@ -176,13 +176,13 @@ def test_the_worst_case_is_held_while_the_call_runs_and_released_after(backends,
     with running_gateway(backends, tmp_path) as gw:
         held, response = _held_while_served(gw, backends,
                                             {"model": SMALL, "messages": HELLO, "max_tokens": 50, "n": 3})
-        assert held["day_reserved_pico"] == worst_case_cost_pico(model, prompt_upper_bound(HELLO), 150)
-        assert held["month_reserved_pico"] == held["day_reserved_pico"]
+        assert held[0].reserved_pico == worst_case_cost_pico(model, prompt_upper_bound(HELLO), 150)
+        assert held[1].reserved_pico == held[0].reserved_pico
         assert response.status_code == 200
-        after = gw.app.guard.snapshot()
+        after = gw.app.guard.windows()
         usage = response.json()["usage"]
-        assert after["day_reserved_pico"] == 0
-        assert after["day_spent_pico"] == cost_for(SMALL, usage["prompt_tokens"], usage["completion_tokens"])
+        assert after[0].reserved_pico == 0
+        assert after[0].spent_pico == cost_for(SMALL, usage["prompt_tokens"], usage["completion_tokens"])
 
 
 def test_a_refusing_day_admits_again_after_local_midnight(backends, tmp_path):
@@ -249,4 +249,4 @@ def test_a_request_with_tools_reserves_for_its_tool_definitions(backends, tmp_pa
         held, response = _held_while_served(gw, backends, body)
         assert response.status_code == 200
     bound = prompt_upper_bound(HELLO) + len(json.dumps(TOOLS).encode())
-    assert held["day_reserved_pico"] >= worst_case_cost_pico(model, bound, 50)
+    assert held[0].reserved_pico >= worst_case_cost_pico(model, bound, 50)

@@ -51,17 +51,17 @@ def test_a_lying_upstream_is_clamped_flagged_and_the_month_survives(backends, tm
             assert response.headers["x-usage-clamped"] == "true"
         assert "clamped" in caplog.text and str(LIE) in caplog.text  # what the upstream claimed is logged
         assert _clamped_samples(gw) == 1
-        assert gw.app.guard.snapshot()["day_spent_pico"] == cost  # guard == ledger
+        assert gw.app.guard.windows()[0].spent_pico == cost  # guard == ledger
         assert gw.app.writer.dropped_records == 0
 
         backends.serverless.script = Script()  # the month goes on: an honest request is served
         honest = gw.chat({"model": SMALL, "messages": HELLO, "max_tokens": 20})
         assert honest.status_code == 200 and "x-usage-clamped" not in honest.headers
         total = sum(r[5] for r in gw.rows())
-        assert gw.app.guard.snapshot()["day_spent_pico"] == total
+        assert gw.app.guard.windows()[0].spent_pico == total
 
     with running_gateway(backends, tmp_path) as restarted:  # the same ledger file
-        assert restarted.app.guard.snapshot()["day_spent_pico"] == total
+        assert restarted.app.guard.windows()[0].spent_pico == total
 
 
 def test_honest_usage_is_within_the_bounds():

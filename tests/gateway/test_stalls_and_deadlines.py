@@ -54,8 +54,8 @@ def test_a_stream_client_that_stops_reading_is_cut_and_its_row_is_partial(backen
             assert _wait_for(lambda: len(gw.rows()) == 1, 5), "no row: the stalled stream is still held"
             [row] = gw.rows()
             assert row[6] == "partial" and row[7] == 1 and row[5] > 0  # partial, estimated, not free
-            snapshot = gw.app.guard.snapshot()
-            assert snapshot["day_reserved_pico"] == 0 and snapshot["day_spent_pico"] == row[5]
+            day, _ = gw.app.guard.windows()
+            assert day.reserved_pico == 0 and day.spent_pico == row[5]
             assert _wait_for(lambda: backends.serverless.app.abandoned_streams == 1, 5)
             started = time.monotonic()
         finally:
