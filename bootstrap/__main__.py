@@ -27,7 +27,7 @@ from bootstrap.aws_access import (
 from bootstrap.config import KEYS, PROJECT, load_config
 from bootstrap.github_setup import GitHubSetup, GitHubSetupArgs
 from bootstrap.pulumi_cloud import PulumiCloudSetup, PulumiCloudSetupArgs
-from components.settings import PROJECT as MAIN_PROJECT
+from components.naming import PROJECT as MAIN_PROJECT
 
 config = pulumi.Config(PROJECT)
 cfg = load_config({key: value for key in KEYS if (value := config.get(key)) is not None})

@@ -81,6 +81,7 @@ GRANTS: tuple[Grant, ...] = (
         ("cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:GetDashboard"),
         lambda s: [
             _arn("cloudwatch", s, f"alarm:{s.prefix}-*"),
+            _arn("cloudwatch", s, f"dashboard/{s.prefix}", regional=False),
             _arn("cloudwatch", s, f"dashboard/{s.prefix}-*", regional=False),
         ],
     ),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
@@ -67,7 +68,9 @@ def test_resources_are_the_stacks_own(bootstrap_run, role):
                 continue
             assert f":{account}:" in resource, resource
             assert f"-{other}-" not in resource, resource
-            named = f"llm-cost-governance-{stack}-" in resource
+            named = f"llm-cost-governance-{stack}-" in resource or resource.endswith(
+                f"/llm-cost-governance-{stack}"
+            )
             tagged = "aws:ResourceTag/stack" in json.dumps(
                 statement.get("Condition", {})
             ) or "aws:RequestTag/stack" in json.dumps(statement.get("Condition", {}))
@@ -109,3 +112,32 @@ def test_deploy_roles_may_create_every_resource_type_the_program_declares(bootst
     assert not unknown, f"the program creates {unknown}: grant the deploy roles in bootstrap/deploy_policy.py"
     actions = _actions(_policy(bootstrap_run, f"{stack}-deploy"))
     assert {CREATE_ACTION[t] for t in types} <= actions
+
+
+# What the grants scope by the `stack` tag, and by the name prefix: the program must keep both.
+TAG_SCOPED = ("aws:iam/role:Role", "aws:secretsmanager/secret:Secret", "aws:kms/key:Key")
+NAME_SCOPED = {
+    "aws:lambda/function:Function": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:sns/topic:Topic": "name",
+    "aws:cloudwatch/eventRule:EventRule": "name",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_program_names_and_tags_what_the_grants_scope(bootstrap_run, stack):
+    program = run_program(stack)
+    for resource in program.resources:
+        if resource.typ in TAG_SCOPED:
+            assert resource.inputs.get("tags", {}).get("stack") == stack, f"{resource.typ} {resource.name}"
+        if resource.typ in NAME_SCOPED:
+            name = resource.inputs[NAME_SCOPED[resource.typ]]
+            prefix = f"llm-cost-governance-{stack}"
+            assert name == prefix or name.startswith(f"{prefix}-"), f"{resource.typ} {name}"
+            arns = [r for s in _policy(bootstrap_run, f"{stack}-deploy")["Statement"] for r in s["Resource"]]
+            assert any(fnmatch.fnmatchcase(name, arn.rsplit(":", 1)[-1].split("/", 1)[-1]) for arn in arns), (
+                name
+            )
+        if resource.typ == "aws:cloudwatch/logGroup:LogGroup":
+            assert resource.inputs["name"].startswith(f"/aws/lambda/llm-cost-governance-{stack}-")
