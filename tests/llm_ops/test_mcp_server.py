@@ -15,10 +15,15 @@ from mcp import Client, StdioServerParameters
 
 from llm_ops.client import GatewayClient
 from llm_ops.mcp_server import ADMIN_TOOLS, CLIENT_TOOLS, build_server
+from llm_shared.catalog import default_catalog
 from llm_shared.money import usd_to_pico
+from llm_shared.pricing import cost_pico
+from llm_shared.usage_schema import usd_string
 from tests.gateway.conftest import (
     ADMIN_TOKEN,
     CLIENT_TOKEN,
+    HELLO,
+    MEDIUM,
     SERVERLESS_KEY,
     SMALL,
     Clock,
@@ -156,3 +161,34 @@ def test_stdio_server_started_as_desktop_assistants_do(gw, tmp_path):
     assert names == {*CLIENT_TOOLS, *ADMIN_TOOLS}
     assert not route.is_error and route.structured_content["model"] == SMALL
     assert budget.structured_content["day"]["budget_usd"] == "100"
+
+
+def test_optimize_costs_prices_the_ledgers_own_traffic(backends, tmp_path):
+    """Low-complexity traffic on the medium model, and GPU traffic against the host's hourly price."""
+    backends.reset()
+    with running_gateway(backends, tmp_path, clock=Clock(NOW)) as gw, \
+            GatewayClient(gw.url, CLIENT_TOKEN, ADMIN_TOKEN) as client:
+        for user in ("alice", "bob", "alice"):
+            assert gw.chat({"model": MEDIUM, "messages": HELLO, "user": user}).status_code == 200
+        on_gpu = gw.chat({"model": MEDIUM, "messages": HELLO}, headers={"x-force-backend": "gpu"})
+        assert on_gpu.status_code == 200
+        _, plain, with_gpu, usage = _session(client, [
+            ("optimize_costs", {"workload_description": "support chat"}),
+            ("optimize_costs", {"gpu_hourly_usd": "0.75"}), ("get_usage_stats", {"period": "month"})])
+        rows = gw.rows()
+    catalog = default_catalog()
+    serverless = [r for r in rows if r[2] == "serverless"]
+    assert all(r[8] == "low" for r in rows)  # the router's own estimate, as recorded
+    medium, small = catalog.get(MEDIUM), catalog.get(SMALL)
+    saving = sum(cost_pico(medium, r[3], r[4]) - cost_pico(small, r[3], r[4]) for r in serverless)
+    data = plain.structured_content
+    assert data["small_model_saving_usd"] == usd_string(saving)
+    assert data["recommendations"][0]["saving_pico"] == saving and data["gpu_host_cost_usd"] is None
+    assert data["workload_description"] == "support chat"
+    gpu_row = next(r for r in rows if r[2] == "gpu")
+    host_pico = usd_to_pico("0.75") * int((NOW - NOW.replace(day=1, hour=0)).total_seconds()) // 3600
+    stop_host = with_gpu.structured_content["recommendations"][-1]
+    assert with_gpu.structured_content["gpu_host_cost_usd"] == usd_string(host_pico)
+    assert stop_host["saving_pico"] == host_pico - gpu_row[5] and "stop the GPU host" in stop_host["action"]
+    assert usage.structured_content["unique_users"] == 2  # distinct over the month, not a sum of rows
+
