@@ -14,8 +14,8 @@ from typing import Any
 
 import requests
 
-from llm_shared.client import redact
 from llm_shared.money import usd_to_pico
+from llm_shared.redaction import redact
 from llm_shared.usage_schema import UsageSummary, UsageSummaryError, parse_summary
 
 from .settings import OpsSettings
