@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypedDict, TypeVar
+from urllib.parse import urlparse
 
 import pulumi
 
 from components.naming import PROJECT
 from components.schedule import ALLOWED as SCHEDULE_ALLOWED
 from components.schedule import DEFAULT_SCHEDULE, rate_interval_seconds
+from cost_tracker.config import DEFAULT_LAMBDA_CLOUD_API_URL
 from llm_shared import cloudwatch_contract
 from llm_shared.budget import DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, Budgets, Thresholds
 from llm_shared.catalog import default_catalog
@@ -29,11 +31,19 @@ from llm_shared.errors import ConfigError, UnknownModelError
 from llm_shared.money import usd_to_pico
 from llm_shared.periods import parse_zone
 from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend, validate_ratio
-from llm_shared.urls import BASE_URL_ALLOWED, base_url_problem, secret_url_problem
+from llm_shared.urls import BASE_URL_ALLOWED, LOOPBACK_HOSTS, base_url_problem, secret_url_problem
 
 DEFAULT_GATEWAY_PORT = 8080
 DEFAULT_HEALTH_TIMEOUT_SECONDS = 120
 DEFAULT_GPU_BASE_URL = "http://127.0.0.1:8000/v1"
+DEFAULT_MODEL_SERVER_IMAGE = "vllm/vllm-openai:v0.11.0"
+DEFAULT_PROXY_IMAGE = "caddy:2.10"
+DEFAULT_MODEL_SERVER_HEALTH_TIMEOUT_SECONDS = 1800  # a first start downloads the model weights
+TLS_MODES = ("automatic", "provided", "none")
+# Flags the program itself sets on the model server; an extra arg may not repeat (or move) them,
+# and --api-key would put a secret on the command line.
+MODEL_SERVER_OWN_FLAGS = ("--model", "--host", "--port", "--gpu-memory-utilization", "--served-model-name",
+                          "--api-key")
 MAX_ALARM_PERIOD_SECONDS = 86400
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -51,6 +61,8 @@ _HOST_KEY = re.compile(
     r"|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: \S.*)?$"
 )
 _INSTANCE_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
+_LAMBDA_REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d+$")
+_SSH_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
@@ -85,6 +97,15 @@ class GatewaySettings:
     gpu_base_url: str = DEFAULT_GPU_BASE_URL
     gpu_model_map: Mapping[str, str] = field(default_factory=dict)
     force_backend: str = ""  # rollback lever: "serverless" or "gpu" sends every request there
+    model_server_port: int = 0  # 0: no model server is run on the host (no map, or gpuBaseUrl elsewhere)
+    model_server_model: str = ""
+    model_server_image: str = DEFAULT_MODEL_SERVER_IMAGE
+    model_server_gpu_memory: float = 0.9
+    model_server_args: tuple[str, ...] = ()
+    model_server_health_timeout_seconds: int = DEFAULT_MODEL_SERVER_HEALTH_TIMEOUT_SECONDS
+    tls_mode: str = "automatic"  # Caddy on the host: automatic HTTPS, a provided certificate, or none
+    proxy_image: str = DEFAULT_PROXY_IMAGE
+    acme_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,16 @@ class TrackerSettings:
     gpu_hourly_usd: Decimal | None = None
     gpu_host_started_at: str = ""
     lambda_cloud_api_url: str = ""
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """The Lambda Cloud instance `pulumi up` launches (and `pulumi destroy` terminates) as the host."""
+
+    instance_type: str
+    region: str
+    ssh_key_name: str
+    api_url: str
 
 
 @dataclass(frozen=True)
@@ -118,6 +149,7 @@ class Settings:
     encrypt_alert_topic: bool
     tracker: TrackerSettings
     gateway: GatewaySettings
+    launch: LaunchSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +162,9 @@ class SecretSettings:
     serverless_api_key: pulumi.Output[str] | None = None
     ssh_private_key: pulumi.Output[str] | None = None
     slack_webhook_url: pulumi.Output[str] | None = None
+    hugging_face_token: pulumi.Output[str] | None = None
+    tls_certificate: pulumi.Output[str] | None = None
+    tls_private_key: pulumi.Output[str] | None = None
 
 
 # Keys read by parse_settings, in the order of the config reference.
@@ -140,10 +175,12 @@ KEYS = (
     "gatewayUser", "gatewayImage", "gatewayHostKey", "gatewaySshPort", "gatewayPort",
     "gatewayBindAddress", "gatewayUrl", "gatewayRemoteDir", "gatewayHealthTimeoutSeconds",
     "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "forceBackend", "gpuInstanceType", "gpuHourlyUsd",
-    "gpuHostStartedAt", "lambdaCloudApiUrl",
+    "gpuHostStartedAt", "lambdaCloudApiUrl", "modelServerImage", "modelServerGpuMemoryUtilization",
+    "modelServerExtraArgs", "modelServerHealthTimeoutSeconds", "tlsMode", "proxyImage", "acmeEmail",
+    "launchInstance", "lambdaRegion", "lambdaSshKeyName",
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
-               "sshPrivateKey", "slackWebhookUrl")
+               "sshPrivateKey", "slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey")
 
 
 class _Reader:
@@ -349,17 +386,101 @@ class _BackendFields(TypedDict):
     force_backend: str
 
 
+def _model_server(r: _Reader, model_map: Mapping[str, str], gpu_base_url: str) -> dict[str, object]:
+    """The vLLM container the program runs when the map is set and gpuBaseUrl is on this host."""
+    parsed = urlparse(gpu_base_url)
+    if not model_map or parsed.hostname not in LOOPBACK_HOSTS:
+        return {}
+    served = sorted(set(model_map.values()))
+    if len(served) > 1:
+        raise r.fail("gpuModelMap", "catalog ids mapped to one served model name (one vLLM server serves "
+                     "one model)", f"{len(served)} served models: {', '.join(served)}")
+    if parsed.path.rstrip("/") != "/v1" or not parsed.port:
+        raise r.fail("gpuBaseUrl", "http://127.0.0.1:<port>/v1 (the model server the program runs)")
+    memory_allowed = "a fraction of the GPU's memory in (0, 1], e.g. 0.9"
+    memory = r.decimal("modelServerGpuMemoryUtilization", Decimal("0.9"), memory_allowed) or Decimal(0)
+    if not 0 < memory <= 1:
+        raise r.fail("modelServerGpuMemoryUtilization", memory_allowed)
+    args_allowed = ('a JSON list of extra vLLM flags, e.g. ["--max-model-len", "8192"], without '
+                    + ", ".join(MODEL_SERVER_OWN_FLAGS))
+    args = r.json_value("modelServerExtraArgs", [], list, args_allowed)
+    for arg in args:
+        if not isinstance(arg, str) or not arg or any(c in arg for c in "\r\n\0"):
+            raise r.fail("modelServerExtraArgs", args_allowed, f"{arg!r} is not a one-line string")
+        flag = arg.split("=", 1)[0]
+        if flag in MODEL_SERVER_OWN_FLAGS:
+            raise r.fail("modelServerExtraArgs", args_allowed, f"{flag} is set by the program")
+    return {
+        "model_server_port": parsed.port, "model_server_model": served[0],
+        "model_server_image": r.matching("modelServerImage", _IMAGE, "an image reference like "
+                                         "vllm/vllm-openai:v0.11.0", DEFAULT_MODEL_SERVER_IMAGE),
+        "model_server_gpu_memory": float(memory), "model_server_args": tuple(args),
+        "model_server_health_timeout_seconds": r.integer(
+            "modelServerHealthTimeoutSeconds", DEFAULT_MODEL_SERVER_HEALTH_TIMEOUT_SECONDS, 30, 7200),
+    }
+
+
+def _tls(r: _Reader, url: str, bind_address: str) -> dict[str, object]:
+    """Caddy on the host terminates TLS for gatewayUrl's host; the gateway then listens on loopback."""
+    mode = r.text("tlsMode", "automatic")
+    if mode not in TLS_MODES:
+        raise r.fail("tlsMode", "automatic (Caddy gets a certificate for gatewayUrl's host), provided "
+                     "(tlsCertificate/tlsPrivateKey from ESC) or none (TLS terminated elsewhere)")
+    if mode != "none":
+        parsed = urlparse(url)
+        allowed = f"an https:// URL without a path when tlsMode is {mode} (Caddy serves that host name)"
+        if parsed.scheme != "https" or parsed.path not in ("", "/"):
+            raise r.fail("gatewayUrl", allowed)
+        if mode == "automatic" and not re.search(r"[A-Za-z]", parsed.hostname or ""):
+            raise r.fail("gatewayUrl", "a DNS name that points at the host when tlsMode is automatic",
+                         "automatic HTTPS needs a DNS name")
+        if not ipaddress.ip_address(bind_address).is_loopback:
+            raise r.fail("gatewayBindAddress", "a loopback address when tlsMode is automatic or provided "
+                         "(Caddy fronts the gateway; bind other addresses only with tlsMode none)")
+    return {
+        "tls_mode": mode,
+        "proxy_image": r.matching("proxyImage", _IMAGE, "an image reference like caddy:2.10",
+                                  DEFAULT_PROXY_IMAGE),
+        "acme_email": r.matching("acmeEmail", _EMAIL, "an email address for the ACME account"),
+    }
+
+
+def _launch(r: _Reader, tracker: TrackerSettings, gateway: GatewaySettings) -> LaunchSettings | None:
+    if not r.boolean("launchInstance", False):
+        return None
+    why = " when launchInstance is true"
+    if not gateway.enabled:
+        raise r.fail("launchInstance", "false when gatewayEnabled is false (the host runs the gateway)")
+    if not tracker.gpu_instance_type:
+        raise r.fail("gpuInstanceType", "a Lambda instance type like gpu_1x_a10", "required" + why)
+    for key in ("gatewayHost", "gatewayHostKey", "gpuHostStartedAt"):
+        if r.text(key):
+            raise r.fail(key, "empty" + why + " (the launched instance's IP, host key and launch time "
+                         "are used)")
+    region = r.required("lambdaRegion", "a Lambda Cloud region such as us-east-1", why)
+    if not _LAMBDA_REGION.match(region):
+        raise r.fail("lambdaRegion", "a Lambda Cloud region such as us-east-1")
+    key_allowed = "the name of an SSH key registered in Lambda Cloud (the one sshPrivateKey opens)"
+    ssh_key = r.required("lambdaSshKeyName", key_allowed, why)
+    if not _SSH_KEY_NAME.match(ssh_key):
+        raise r.fail("lambdaSshKeyName", key_allowed)
+    return LaunchSettings(instance_type=tracker.gpu_instance_type, region=region, ssh_key_name=ssh_key,
+                          api_url=tracker.lambda_cloud_api_url or DEFAULT_LAMBDA_CLOUD_API_URL)
+
+
 def _gateway(r: _Reader) -> GatewaySettings:
     enabled = r.boolean("gatewayEnabled", True)
     port = r.integer("gatewayPort", DEFAULT_GATEWAY_PORT, 1, 65535)
     why = " when gatewayEnabled is true"
+    gpu_base_url = r.url("gpuBaseUrl", DEFAULT_GPU_BASE_URL)
+    model_map = _model_map(r)
     common: _BackendFields = {
         "port": port,
         "serverless_base_url": r.secret_url(
             "serverlessBaseUrl", "the pay-per-token provider's OpenAI-compatible https:// base URL, e.g. "
             "https://api.together.xyz/v1 (serverlessApiKey travels on it)", required=enabled, why=why),
-        "gpu_base_url": r.url("gpuBaseUrl", DEFAULT_GPU_BASE_URL),
-        "gpu_model_map": _model_map(r),
+        "gpu_base_url": gpu_base_url,
+        "gpu_model_map": model_map,
         "force_backend": r.shared_rule(
             "forceBackend", "serverless, gpu, or empty (route by the rules)",
             lambda: validate_backend(r.text("forceBackend")) or ""),
@@ -367,8 +488,9 @@ def _gateway(r: _Reader) -> GatewaySettings:
     url = _gateway_url(r)
     if not enabled:
         return GatewaySettings(enabled=False, url=url, **common)
-    host = r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
-    if not _HOST.match(host):
+    launched = r.boolean("launchInstance", False)  # host and host key come from the launched instance
+    host = "" if launched else r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
+    if host and not _HOST.match(host):
         raise r.fail("gatewayHost", "a DNS name or an IP address")
     user_allowed = "a Unix user name (lower case letters, digits, _ and -)"
     user = r.required("gatewayUser", user_allowed, why)
@@ -380,14 +502,16 @@ def _gateway(r: _Reader) -> GatewaySettings:
         raise r.fail("gatewayImage", image_allowed)
     key_allowed = ("the host's public SSH key, e.g. from `ssh-keyscan -t ed25519 <host>`: "
                    "'ssh-ed25519 AAAA...'")
-    host_key = r.required("gatewayHostKey", key_allowed, why + " (without it any host is trusted)")
-    if not _HOST_KEY.match(host_key):
+    host_key = "" if launched else r.required("gatewayHostKey", key_allowed,
+                                              why + " (without it any host is trusted)")
+    if host_key and not _HOST_KEY.match(host_key):
         raise r.fail("gatewayHostKey", key_allowed)
     home = "/root" if user == "root" else f"/home/{user}"
     remote_dir = r.matching("gatewayRemoteDir", _REMOTE_DIR, "an absolute path of A-Z a-z 0-9 . _ / -",
                             f"{home}/llm-gateway")
     if ".." in remote_dir.split("/"):
         raise r.fail("gatewayRemoteDir", "an absolute path without '..'")
+    bind_address = _bind_address(r)
     return GatewaySettings(
         enabled=True,
         url=url,
@@ -396,11 +520,13 @@ def _gateway(r: _Reader) -> GatewaySettings:
         image=image,
         host_key=host_key,
         ssh_port=r.integer("gatewaySshPort", 22, 1, 65535),
-        bind_address=_bind_address(r),
+        bind_address=bind_address,
         remote_dir=remote_dir,
         health_timeout_seconds=r.integer("gatewayHealthTimeoutSeconds", DEFAULT_HEALTH_TIMEOUT_SECONDS,
                                          5, 900),
         **common,
+        **_model_server(r, model_map, gpu_base_url),  # type: ignore[arg-type]
+        **_tls(r, url, bind_address),  # type: ignore[arg-type]
     )
 
 
@@ -477,6 +603,7 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
     thresholds = _thresholds(r)
     tracker = _tracker(r)
     _gpu_fits_budgets(r, tracker, daily_usd, monthly_usd, thresholds)
+    gateway = _gateway(r)
     return Settings(
         project=PROJECT,
         stack=stack,
@@ -493,7 +620,8 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
         alert_emails=_emails(r),
         encrypt_alert_topic=r.boolean("encryptAlertTopic", True),
         tracker=tracker,
-        gateway=_gateway(r),
+        gateway=gateway,
+        launch=_launch(r, tracker, gateway),
     )
 
 
@@ -508,6 +636,7 @@ def load_secrets(settings: Settings) -> SecretSettings:
     """Secrets from ESC: required ones fail preview when missing; none has a default."""
     config = pulumi.Config(PROJECT)
     gateway = settings.gateway.enabled
+    provided = gateway and settings.gateway.tls_mode == "provided"
     return SecretSettings(
         gateway_admin_token=config.require_secret("gatewayAdminToken"),
         lambda_api_key=config.require_secret("lambdaApiKey"),
@@ -516,4 +645,7 @@ def load_secrets(settings: Settings) -> SecretSettings:
         serverless_api_key=config.require_secret("serverlessApiKey") if gateway else None,
         ssh_private_key=config.require_secret("sshPrivateKey") if gateway else None,
         slack_webhook_url=config.get_secret("slackWebhookUrl"),
+        hugging_face_token=config.get_secret("huggingFaceToken"),  # only gated models need one
+        tls_certificate=config.require_secret("tlsCertificate") if provided else None,
+        tls_private_key=config.require_secret("tlsPrivateKey") if provided else None,
     )

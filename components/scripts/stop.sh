@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Stops and removes the gateway container (on `pulumi destroy` or before a replacement).
-# Idempotent: a missing container is not an error. The data volume (usage ledger) is kept.
+# Stops and removes a container (on `pulumi destroy` or when its host moves), and any copy that
+# run-container.sh kept for a rollback. Idempotent: a missing container is not an error.
+# Volumes (usage ledger, model cache, certificates) are kept.
 set -euo pipefail
 
 name="${1:?usage: stop.sh NAME}"
-if docker inspect "$name" >/dev/null 2>&1; then
-    docker stop --time 30 "$name" >/dev/null
-    docker rm "$name" >/dev/null
-    echo "stop: removed $name"
-else
+found=0
+for container in "$name" "$name-previous"; do
+    if docker inspect "$container" >/dev/null 2>&1; then
+        # A graceful stop lets the gateway flush its usage ledger.
+        docker stop --time 30 "$container" >/dev/null
+        docker rm "$container" >/dev/null
+        echo "stop: removed $container"
+        found=1
+    fi
+done
+if [ "$found" = 0 ]; then
     echo "stop: $name is not present"
 fi

@@ -64,7 +64,7 @@ def test_compose_matches_the_deployed_container():
     assert dockerfile == GATEWAY / "Dockerfile"
     assert service["network_mode"] == "host"
     assert any(v.endswith(":/data") for v in service["volumes"])
-    assert service["stop_grace_period"] == "30s"  # deploy.sh stops with --time 30
+    assert service["stop_grace_period"] == "30s"  # run-container.sh and stop.sh stop with --time 30
 
 
 def test_dockerfile_runs_the_entry_point_as_non_root_with_the_ledger_on_the_volume():

@@ -6,6 +6,8 @@ see exactly what a script did. Environment:
   STANDIN_DOCKER_NO_NVIDIA=1   `docker info` lists no nvidia runtime
   STANDIN_DOCKER_DOWN=1        the daemon is unreachable
   STANDIN_DOCKER_LOGS          text `docker logs` prints (the container's output)
+  STANDIN_DOCKER_EXITS=1       a container `docker run` starts exits at once (crashes on start)
+  STANDIN_DOCKER_RUN_FAILS=1   `docker run` itself fails (e.g. a bad flag or a busy port)
 """
 
 from __future__ import annotations
@@ -45,6 +47,24 @@ def flags(argv: list[str], with_value: set[str]) -> tuple[dict[str, list[str]], 
     return found, positional
 
 
+RUN_FLAGS = {"--name", "--restart", "--network", "--env-file", "--volume", "--label", "--runtime", "--gpus",
+             "--ipc", "--publish", "--shm-size"}
+
+
+def run_args(argv: list[str]) -> tuple[dict[str, list[str]], str, list[str]]:
+    """docker run's own options, the image, and the container's arguments (after the image)."""
+    found: dict[str, list[str]] = {}
+    i = 0
+    while argv[i].startswith("--"):
+        if argv[i] in RUN_FLAGS:
+            found.setdefault(argv[i], []).append(argv[i + 1])
+            i += 2
+        else:
+            found.setdefault(argv[i], []).append("")
+            i += 1
+    return found, argv[i], argv[i + 1:]
+
+
 def fail(message: str) -> int:
     print(message, file=sys.stderr)
     return 1
@@ -75,24 +95,45 @@ def main(argv: list[str]) -> int:
         form = opts.get("--format", [""])[0]
         label = re.search(r'index \.Config\.Labels "([^"]+)"', form)
         running = "true" if container["running"] else "false"
-        print(f"{running} {container['labels'].get(label.group(1), '')}" if label else json.dumps(container))
+        if form == "{{.State.Running}}":
+            print(running)
+        else:
+            labelled = container["labels"].get(label.group(1), "") if label else None
+            print(f"{running} {labelled}" if label else json.dumps(container))
         return 0
     if command == "pull":
         _, names = flags(rest, set())
         state["images"].append(names[0])
     elif command == "run":
-        opts, names = flags(rest, {"--name", "--restart", "--network", "--env-file", "--volume", "--label"})
+        if os.environ.get("STANDIN_DOCKER_RUN_FAILS") == "1":
+            return fail("docker: Error response from daemon: driver failed programming external connectivity")
+        opts, image, args = run_args(rest)
         name = opts["--name"][0]
         if name in containers:
             return fail(f'Conflict. The container name "/{name}" is already in use')
-        env_file = Path(opts["--env-file"][0])
-        if not env_file.is_file():
-            return fail(f"open {env_file}: no such file or directory")
+        env_files = [Path(f) for f in opts.get("--env-file", [])]
+        for env_file in env_files:
+            if not env_file.is_file():
+                return fail(f"open {env_file}: no such file or directory")
         labels = dict(item.split("=", 1) for item in opts.get("--label", []))
-        containers[name] = {"image": names[0], "labels": labels, "running": True,
-                            "restart": opts["--restart"][0], "network": opts["--network"][0],
-                            "volume": opts["--volume"][0], "env": env_file.read_text()}
+        one = {flag.removeprefix("--"): values[0] for flag, values in opts.items()}
+        containers[name] = {**{k: "" for k in ("restart", "network", "volume", "runtime", "gpus", "ipc")},
+                            **one, "image": image, "args": args, "labels": labels,
+                            "running": os.environ.get("STANDIN_DOCKER_EXITS") != "1",
+                            "volumes": opts.get("--volume", []),
+                            "env": "".join(f.read_text() for f in env_files)}
         print("0123456789ab")
+    elif command == "rename":
+        old, new = rest
+        if old not in containers:
+            return fail(f"Error: No such container: {old}")
+        if new in containers:
+            return fail(f'Conflict. The container name "/{new}" is already in use')
+        containers[new] = containers.pop(old)
+    elif command == "start":
+        if rest[0] not in containers:
+            return fail(f"Error: No such container: {rest[0]}")
+        containers[rest[0]]["running"] = True
     elif command == "stop":
         _, names = flags(rest, {"--time"})
         if names[0] not in containers:

@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from components.gateway_env import render_env_file
-from components.gateway_host import CONTAINER_NAME, SCRIPTS, SCRIPTS_DIR
+from components.gateway_host import GATEWAY_CONTAINER, SCRIPTS, SCRIPTS_DIR
 from components.settings import SettingsError, parse_settings
 from gateway import env_names
 from tests.program.harness import (
@@ -33,7 +33,8 @@ def remote_resources(run: ProgramRun) -> list:
 def test_every_connection_pins_the_host_key_and_uses_the_esc_private_key(run):
     config = stack_config(run.stack)
     resources = remote_resources(run)
-    assert len(resources) == len(SCRIPTS) + 4  # dirs, preflight, env file, container
+    # dirs, preflight; model server env + container; gateway env + container; Caddyfile + proxy
+    assert len(resources) == len(SCRIPTS) + 8
     for resource in resources:
         connection = resource.inputs["connection"]
         if is_secret(connection):  # the private key makes the whole object secret
@@ -56,7 +57,7 @@ def test_env_file_step_takes_secrets_on_stdin_logs_nothing_and_hides_its_output(
     assert step.inputs["logging"] == "none"
     assert set(run.options[(COMMAND, "gateway-env-file")].additional_secret_outputs) >= {"stdout", "stderr"}
     argv = shlex.split(step.inputs["create"])
-    assert argv == ["bash", f"{REMOTE}/bin/write-env.sh", f"{REMOTE}/gateway.env"]
+    assert argv == ["bash", f"{REMOTE}/bin/write-file.sh", f"{REMOTE}/gateway.env", "env"]
 
 
 def test_env_file_holds_exactly_the_gateway_contract(run):
@@ -75,36 +76,41 @@ def test_env_file_holds_exactly_the_gateway_contract(run):
     assert pairs[env_names.HOST] == "127.0.0.1"
 
 
-def test_container_step_is_replaced_delete_first_and_stops_the_container_on_delete(run):
+def command_of(run: ProgramRun, name: str) -> list[str]:
+    step = run.one(COMMAND, name)
+    assert is_secret(step.inputs["create"])  # it carries a digest of the secret files it reads
+    assert reveal(step.inputs["create"]) == reveal(step.inputs["update"])
+    return shlex.split(reveal(step.inputs["create"]))
+
+
+def test_a_changed_configuration_updates_the_gateway_step_and_only_a_move_replaces_it(run):
     step = run.one(COMMAND, "gateway-container")
     options = run.options[(COMMAND, "gateway-container")]
     assert options.delete_before_replace is True
     assert options.custom_create_timeout.endswith("s")
-    assert shlex.split(step.inputs["delete"]) == ["bash", f"{REMOTE}/bin/stop.sh", CONTAINER_NAME]
-    create = shlex.split(step.inputs["create"])
-    assert create[:3] == ["bash", f"{REMOTE}/bin/deploy.sh", CONTAINER_NAME]
-    assert create[3] == stack_config(run.stack)[f"{PROJECT}:gatewayImage"]
-    assert create[6] == stack_config(run.stack)[f"{PROJECT}:gatewayHealthTimeoutSeconds"]
-    trigger = step.inputs["triggers"]
-    assert is_secret(trigger) and len(reveal(trigger)) == 1 and len(reveal(trigger)[0]) == 64
+    assert shlex.split(step.inputs["delete"]) == ["bash", f"{REMOTE}/bin/stop.sh", GATEWAY_CONTAINER]
+    config = stack_config(run.stack)
+    # update runs the same idempotent script (no delete first: the old container stays to roll back to)
+    argv = command_of(run, "gateway-container")
+    assert argv[:2] == ["bash", f"{REMOTE}/bin/run-container.sh"]
+    at = argv.index(GATEWAY_CONTAINER)
+    assert argv[at + 1] == config[f"{PROJECT}:gatewayImage"]
+    assert argv[at + 2] == "http://127.0.0.1:8080/healthz"
+    assert argv[at + 3] == config[f"{PROJECT}:gatewayHealthTimeoutSeconds"]
+    assert argv[argv.index("--hash-file") + 1] == f"{REMOTE}/gateway.env"
+    assert argv[argv.index("--env-file") + 1] == f"{REMOTE}/gateway.env"
+    where = [config[f"{PROJECT}:gatewayHost"], "22", config[f"{PROJECT}:gatewayUser"]]
+    assert step.inputs["triggers"] == where
 
 
-def test_the_trigger_changes_with_host_image_env_and_scripts_only():
-    from components.gateway_host import deploy_trigger, scripts_digest
+def test_the_revision_follows_the_secret_files_and_the_scripts():
+    from components.gateway_host import revision, scripts_digest
 
-    raw = project_config("prod")
-    settings = parse_settings("prod", REGION, raw)
-    other_image = parse_settings("prod", REGION, {**raw, "gatewayImage": "ghcr.io/example-org/gw:0.2.0"})
     scripts = scripts_digest()
-    base = deploy_trigger(settings, "A=1\n", scripts)
-    assert deploy_trigger(settings, "A=1\n", scripts) == base
-    assert deploy_trigger(other_image, "A=1\n", scripts) != base
-    assert deploy_trigger(settings, "A=2\n", scripts) != base
-    assert deploy_trigger(settings, "A=1\n", "edited") != base
-    moved = parse_settings("prod", REGION, {**raw, "gatewayHost": "203.0.113.99"})
-    assert deploy_trigger(moved, "A=1\n", scripts) != base
-    unrelated = parse_settings("prod", REGION, {**raw, "dailyBudgetUsd": "60"})  # reaches it via the env file
-    assert deploy_trigger(unrelated, "A=1\n", scripts) == base
+    base = revision("A=1\n", scripts)
+    assert revision("A=1\n", scripts) == base and len(base) == 64
+    assert revision("A=2\n", scripts) != base
+    assert revision("A=1\n", "edited") != base
 
 
 def test_scripts_are_copied_from_the_repo_to_the_remote_bin_dir(run):
@@ -157,9 +163,8 @@ def test_the_deploy_step_checks_health_where_the_gateway_binds(bind, asked):
 def test_the_deploy_command_carries_the_health_check_host():
     from tests.program.harness import run_program
 
-    run = run_program("staging", {"gatewayBindAddress": "10.0.0.5"})
-    create = shlex.split(run.one(COMMAND, "gateway-container").inputs["create"])
-    assert create[8] == "10.0.0.5"
+    run = run_program("staging", {"gatewayBindAddress": "10.0.0.5", "tlsMode": "none"})
+    assert "http://10.0.0.5:8080/healthz" in command_of(run, "gateway-container")
 
 
 def test_the_remote_bin_dir_is_created_before_any_script_is_copied(run):
@@ -187,3 +192,108 @@ def test_the_tracker_holds_the_gateways_admin_token_never_a_client_token(run):
     assert stored["secrets-gateway-admin-token"] == pairs[env_names.ADMIN_TOKEN]
     for client_token in pairs[env_names.CLIENT_TOKENS].split(","):
         assert client_token not in stored.values()
+
+
+# --- model server, TLS proxy, order ------------------------------------------------------------
+
+
+def depends_on(run: ProgramRun, name: str, other: str) -> bool:
+    return any(urn.endswith(f"::{other}") for urn in run.options[(COMMAND, name)].dependencies)
+
+
+def test_the_model_server_runs_vllm_on_the_nvidia_runtime_bound_to_loopback(run):
+    from components.gateway_host import MODEL_CACHE_VOLUME, MODEL_SERVER_CONTAINER
+    from components.settings import DEFAULT_MODEL_SERVER_IMAGE
+
+    argv = command_of(run, "gateway-model-server")
+    at = argv.index(MODEL_SERVER_CONTAINER)
+    assert argv[at + 1] == DEFAULT_MODEL_SERVER_IMAGE
+    assert argv[at + 2] == "http://127.0.0.1:8000/health"
+    options, container_args = argv[at + 4:argv.index("--", at)], argv[argv.index("--", at) + 1:]
+    pairs = dict(zip(options[::2], options[1::2], strict=True))
+    assert pairs["--runtime"] == "nvidia" and pairs["--gpus"] == "all" and pairs["--network"] == "host"
+    assert pairs["--volume"] == f"{MODEL_CACHE_VOLUME}:/root/.cache/huggingface"
+    assert pairs["--env-file"] == f"{REMOTE}/model-server.env"
+    served = dict(zip(container_args[::2], container_args[1::2], strict=True))
+    assert served["--model"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert (served["--host"], served["--port"]) == ("127.0.0.1", "8000")
+    assert served["--gpu-memory-utilization"] == "0.9"
+    step = run.one(COMMAND, "gateway-model-server")
+    assert shlex.split(step.inputs["delete"]) == ["bash", f"{REMOTE}/bin/stop.sh", MODEL_SERVER_CONTAINER]
+    assert int(run.options[(COMMAND, "gateway-model-server")].custom_create_timeout[:-1]) >= 1800
+
+
+def test_the_hugging_face_token_reaches_only_the_model_servers_env_file_on_stdin():
+    from tests.program.harness import run_program, unwrapped_strings
+
+    token = "hf_esc-token-5b7e0c1d"
+    run = run_program("prod", secrets={**ESC_STAND_IN["prod"], "huggingFaceToken": token})
+    env_step = run.one(COMMAND, "gateway-model-server-env")
+    assert is_secret(env_step.inputs["stdin"]) and env_step.inputs["logging"] == "none"
+    assert f"HF_TOKEN={token}\n" in reveal(env_step.inputs["stdin"])
+    for resource in run.resources:
+        assert not [path for path, text in unwrapped_strings(resource.inputs) if token in text], resource.name
+        for key in ("create", "update"):
+            assert token not in str(reveal(resource.inputs.get(key, ""))), resource.name
+
+
+def test_the_order_is_model_server_then_gateway_then_proxy(run):
+    assert depends_on(run, "gateway-model-server", "gateway-model-server-env")
+    assert depends_on(run, "gateway-container", "gateway-model-server")
+    assert depends_on(run, "gateway-container", "gateway-env-file")
+    assert depends_on(run, "gateway-proxy", "gateway-container")
+    assert depends_on(run, "gateway-proxy", "gateway-caddyfile")
+
+
+def test_caddy_serves_the_gateway_url_host_with_automatic_https_in_front_of_the_loopback_gateway(run):
+    from components.gateway_host import PROXY_CONTAINER
+    from components.settings import DEFAULT_PROXY_IMAGE
+
+    host = stack_config(run.stack)[f"{PROJECT}:gatewayUrl"].removeprefix("https://")
+    caddyfile = run.one(COMMAND, "gateway-caddyfile").inputs["stdin"]
+    assert f"{host} {{\n" in caddyfile and "reverse_proxy 127.0.0.1:8080 {" in caddyfile
+    assert "tls " not in caddyfile  # automatic HTTPS
+    argv = command_of(run, "gateway-proxy")
+    assert argv[argv.index("--resolve") + 1] == f"{host}:443:127.0.0.1"
+    at = argv.index(PROXY_CONTAINER)
+    assert argv[at + 1:at + 3] == [DEFAULT_PROXY_IMAGE, f"https://{host}/healthz"]
+    assert f"{REMOTE}/Caddyfile:/etc/caddy/Caddyfile:ro" in argv
+    text = reveal(run.one(COMMAND, "gateway-env-file").inputs["stdin"])
+    assert f"{env_names.HOST}=127.0.0.1\n" in text  # the gateway listens on loopback only
+
+
+def test_a_provided_certificate_comes_from_esc_on_stdin_and_caddy_uses_it():
+    from tests.program.harness import run_program
+
+    cert = "-----BEGIN CERTIFICATE-----\nesc-cert-77aa\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN PRIVATE KEY-----\nesc-tls-key-91bc\n-----END PRIVATE KEY-----\n"
+    run = run_program("prod", {"tlsMode": "provided"},
+                      secrets={**ESC_STAND_IN["prod"], "tlsCertificate": cert, "tlsPrivateKey": key})
+    for step, content, dest in (("gateway-tls-certificate", cert, "cert.pem"),
+                                ("gateway-tls-private-key", key, "key.pem")):
+        inputs = run.one(COMMAND, step).inputs
+        assert is_secret(inputs["stdin"]) and reveal(inputs["stdin"]) == content
+        write = ["bash", f"{REMOTE}/bin/write-file.sh", f"{REMOTE}/tls/{dest}", "pem"]
+        assert shlex.split(inputs["create"]) == write
+        assert depends_on(run, "gateway-proxy", step)
+    caddyfile = run.one(COMMAND, "gateway-caddyfile").inputs["stdin"]
+    assert "tls /etc/caddy/tls/cert.pem /etc/caddy/tls/key.pem" in caddyfile
+    argv = command_of(run, "gateway-proxy")
+    assert f"{REMOTE}/tls:/etc/caddy/tls:ro" in argv
+    assert "esc-tls-key" not in " ".join(argv)
+
+
+def test_tls_mode_none_runs_no_proxy_and_no_model_server_without_a_map():
+    from tests.program.harness import run_program
+
+    run = run_program("staging", {"tlsMode": "none", "gatewayBindAddress": "0.0.0.0", "gpuModelMap": None})
+    names = {r.name for r in run.of_type(COMMAND)}
+    assert names == {"gateway-dirs", "gateway-preflight", "gateway-env-file", "gateway-container"}
+    assert not depends_on(run, "gateway-container", "gateway-model-server")
+
+
+def test_a_model_server_elsewhere_is_not_run_here():
+    from tests.program.harness import run_program
+
+    run = run_program("staging", {"gpuBaseUrl": "https://gpu.internal.example.com/v1"})
+    assert "gateway-model-server" not in {r.name for r in run.of_type(COMMAND)}

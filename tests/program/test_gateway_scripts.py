@@ -1,7 +1,8 @@
 """The remote scripts, run locally: a stand-in `docker` on PATH and a real HTTP health endpoint.
 
-The gateway container cannot run here (no Docker engine, no GPU), so the stand-in records what
-the scripts ask Docker to do, and a small local server plays the container's /healthz.
+The containers cannot run here (no Docker engine, no GPU), so the stand-in records what the
+scripts ask Docker to do, and a small local server plays the started container's health URL
+(vLLM's /health, the gateway's /healthz, the proxy's https URL via curl --resolve).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Host:
 
 class Health(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        self.send_response(200 if self.path == "/healthz" else 404)
+        self.send_response(200 if self.path in ("/healthz", "/health") else 404)
         self.end_headers()
         self.wfile.write(b'{"status":"ok"}')
 
@@ -88,16 +89,28 @@ def dead_port() -> int:
         return sock.getsockname()[1]
 
 
-def deploy(host: Host, port: int, env_file: Path, timeout: int = 5, **env: str):
-    return host.run("deploy.sh", "llm-gateway", "ghcr.io/example-org/llm-gateway:0.1.0", env_file, port,
-                    timeout, "llm-gateway-data", **env)
+GATEWAY_IMAGE = "ghcr.io/example-org/llm-gateway:0.1.0"
+
+
+def deploy(host: Host, port: int, env_file: Path, timeout: int = 5, image: str = GATEWAY_IMAGE,
+           health_host: str = "127.0.0.1", **env: str):
+    """run-container.sh as GatewayHost runs the gateway step."""
+    return host.run("run-container.sh", "--hash-file", env_file, "--revision", "r1", "llm-gateway", image,
+                    f"http://{health_host}:{port}/healthz", timeout, "--restart", "unless-stopped",
+                    "--network", "host", "--env-file", env_file, "--volume", "llm-gateway-data:/data", **env)
 
 
 def write_env(host: Host, text: str = ENV_TEXT) -> Path:
     dest = host.root / "gw" / "gateway.env"
-    result = host.run("write-env.sh", dest, stdin=text)
+    result = host.run("write-file.sh", dest, "env", stdin=text)
     assert result.returncode == 0, result.stderr
     return dest
+
+
+def no_secret_anywhere(host: Host, *results: subprocess.CompletedProcess[str], secret: str = SECRET) -> None:
+    for result in results:
+        assert secret not in result.stdout + result.stderr
+    assert not [call for call in host.calls() if any(secret in arg for arg in call)]
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None,
@@ -131,49 +144,67 @@ def test_preflight_fails_without_docker(host):
     assert result.returncode == 1 and "docker is not installed" in result.stderr
 
 
-def test_write_env_writes_0600_never_echoes_and_is_idempotent(host):
+# --- write-file.sh -----------------------------------------------------------------------------
+
+
+def test_write_file_writes_0600_never_echoes_and_is_idempotent(host):
     dest = write_env(host)
     assert dest.read_text() == ENV_TEXT
     assert stat.S_IMODE(dest.stat().st_mode) == 0o600
     assert stat.S_IMODE(dest.parent.stat().st_mode) == 0o700
     before = dest.stat().st_mtime_ns
     time.sleep(0.01)
-    again = host.run("write-env.sh", dest, stdin=ENV_TEXT)
-    assert again.returncode == 0 and "unchanged (2 variables)" in again.stdout
+    again = host.run("write-file.sh", dest, "env", stdin=ENV_TEXT)
+    assert again.returncode == 0 and "unchanged (2 lines)" in again.stdout
     assert dest.stat().st_mtime_ns == before
-    changed = host.run("write-env.sh", dest, stdin=ENV_TEXT + "GATEWAY_HOST=127.0.0.1\n")
+    changed = host.run("write-file.sh", dest, "env", stdin=ENV_TEXT + "GATEWAY_HOST=127.0.0.1\n")
     assert "wrote" in changed.stdout and dest.read_text().endswith("GATEWAY_HOST=127.0.0.1\n")
     for result in (again, changed):
         assert SECRET not in result.stdout + result.stderr
     assert [p.name for p in dest.parent.iterdir()] == ["gateway.env"]  # no temp file left behind
 
 
-@pytest.mark.parametrize("text", ["", f"not an assignment {SECRET}\n", f"A=1\n\nB={SECRET}\n"])
-def test_write_env_refuses_bad_input_without_echoing_it(host, text):
-    dest = host.root / "gw" / "gateway.env"
-    result = host.run("write-env.sh", dest, stdin=text)
-    assert result.returncode == 1
+@pytest.mark.parametrize(("kind", "text"), [
+    ("env", ""), ("env", f"not an assignment {SECRET}\n"), ("env", f"A=1\n\nB={SECRET}\n"),
+    ("pem", f"{SECRET}\n"), ("nonsense", f"A={SECRET}\n"),
+])
+def test_write_file_refuses_bad_input_without_echoing_it(host, kind, text):
+    dest = host.root / "gw" / "file"
+    result = host.run("write-file.sh", dest, kind, stdin=text)
+    assert result.returncode != 0
     assert not dest.exists()
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_deploy_pulls_runs_and_waits_for_health(host, healthy_port):
+def test_write_file_takes_a_pem_and_plain_text(host):
+    pem = f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----\n"
+    key = host.root / "gw" / "tls" / "key.pem"
+    result = host.run("write-file.sh", key, "pem", stdin=pem)
+    assert result.returncode == 0 and key.read_text() == pem and SECRET not in result.stdout
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    caddyfile = host.root / "gw" / "Caddyfile"
+    assert host.run("write-file.sh", caddyfile, "text", stdin="a {\n}\n").returncode == 0
+
+
+# --- run-container.sh --------------------------------------------------------------------------
+
+
+def test_run_container_pulls_runs_and_waits_for_health(host, healthy_port):
     env_file = write_env(host)
     result = deploy(host, healthy_port, env_file)
     assert result.returncode == 0, result.stderr
-    assert f"healthy on port {healthy_port}" in result.stdout
+    assert f"llm-gateway is healthy (http://127.0.0.1:{healthy_port}/healthz)" in result.stdout
     commands = [call[0] for call in host.calls()]
     assert commands.count("pull") == 1 and commands.count("run") == 1
     container = host.containers()["llm-gateway"]
-    assert container["image"] == "ghcr.io/example-org/llm-gateway:0.1.0"
+    assert container["image"] == GATEWAY_IMAGE
     assert (container["restart"], container["network"]) == ("unless-stopped", "host")
     assert container["volume"] == "llm-gateway-data:/data"
     assert container["env"] == ENV_TEXT
-    assert SECRET not in result.stdout + result.stderr
-    assert not [call for call in host.calls() if any(SECRET in arg for arg in call)]
+    no_secret_anywhere(host, result)
 
 
-def test_deploy_twice_changes_nothing(host, healthy_port):
+def test_run_container_twice_changes_nothing(host, healthy_port):
     env_file = write_env(host)
     assert deploy(host, healthy_port, env_file).returncode == 0
     calls_before = len(host.calls())
@@ -183,7 +214,7 @@ def test_deploy_twice_changes_nothing(host, healthy_port):
     assert new_commands == {"inspect"}
 
 
-def test_deploy_restarts_gracefully_when_the_env_file_changes(host, healthy_port):
+def test_a_changed_env_file_restarts_gracefully_and_drops_the_previous_container(host, healthy_port):
     env_file = write_env(host)
     assert deploy(host, healthy_port, env_file).returncode == 0
     first_label = host.containers()["llm-gateway"]["labels"]
@@ -192,27 +223,105 @@ def test_deploy_restarts_gracefully_when_the_env_file_changes(host, healthy_port
     result = deploy(host, healthy_port, env_file)
     assert result.returncode == 0, result.stderr
     commands = [call[0] for call in host.calls()[calls_before:]]
-    assert commands.index("stop") < commands.index("rm") < commands.index("run")
+    assert commands.index("stop") < commands.index("rename") < commands.index("run") < commands.index("rm")
     assert ["stop", "--time", "30", "llm-gateway"] in host.calls()
     assert host.containers()["llm-gateway"]["labels"] != first_label
+    assert set(host.containers()) == {"llm-gateway"}  # the kept copy is gone once the new one is healthy
 
 
-def test_failed_health_check_fails_with_the_last_log_lines_within_the_timeout(host, dead_port):
+def test_a_failed_health_check_prints_the_last_log_lines_and_restores_the_previous_container(
+        host, healthy_port, dead_port):
     env_file = write_env(host)
+    assert deploy(host, healthy_port, env_file).returncode == 0
     logs = "\n".join(f"gateway log line {i}" for i in range(1, 81))
     started = time.monotonic()
-    result = deploy(host, dead_port, env_file, timeout=2, STANDIN_DOCKER_LOGS=logs)
+    result = deploy(host, dead_port, env_file, timeout=2, image="ghcr.io/example-org/llm-gateway:0.2.0",
+                    STANDIN_DOCKER_LOGS=logs)
     elapsed = time.monotonic() - started
     assert result.returncode == 1
     assert f"did not answer http://127.0.0.1:{dead_port}/healthz within 2s" in result.stderr
     assert "gateway log line 80" in result.stderr and "gateway log line 31" in result.stderr
     assert "gateway log line 30\n" not in result.stderr  # only the last 50 lines
+    assert "rolled back: the previous llm-gateway runs again" in result.stderr
     assert elapsed < 15
+    containers = host.containers()
+    assert set(containers) == {"llm-gateway"}
+    assert containers["llm-gateway"]["image"] == GATEWAY_IMAGE and containers["llm-gateway"]["running"]
 
 
-def test_deploy_without_env_file_fails_clearly(host, healthy_port):
+def test_a_container_that_exits_fails_at_once_and_rolls_back(host, healthy_port, dead_port):
+    env_file = write_env(host)
+    assert deploy(host, healthy_port, env_file).returncode == 0
+    started = time.monotonic()
+    result = deploy(host, dead_port, env_file, timeout=60, image="ghcr.io/example-org/llm-gateway:bad",
+                    STANDIN_DOCKER_EXITS="1", STANDIN_DOCKER_LOGS="Traceback: config error")
+    assert time.monotonic() - started < 10  # not the whole 60 s health budget
+    assert result.returncode == 1 and "exited before answering" in result.stderr
+    assert "Traceback: config error" in result.stderr
+    assert host.containers()["llm-gateway"]["image"] == GATEWAY_IMAGE
+    assert host.containers()["llm-gateway"]["running"]
+
+
+def test_docker_refusing_to_start_the_container_rolls_back(host, healthy_port):
+    env_file = write_env(host)
+    assert deploy(host, healthy_port, env_file).returncode == 0
+    result = deploy(host, healthy_port, env_file, image="ghcr.io/example-org/llm-gateway:0.2.0",
+                    STANDIN_DOCKER_RUN_FAILS="1")
+    assert result.returncode == 1 and "docker could not start llm-gateway" in result.stderr
+    assert host.containers()["llm-gateway"]["image"] == GATEWAY_IMAGE
+
+
+def test_a_first_start_that_fails_leaves_nothing_behind(host, dead_port):
+    result = deploy(host, dead_port, write_env(host), timeout=1)
+    assert result.returncode == 1 and "rolled back" not in result.stderr
+    assert host.containers() == {}
+
+
+def test_the_health_wait_prints_progress(host, dead_port):
+    env_file = write_env(host)
+    result = host.run("run-container.sh", "--hash-file", env_file, "llm-model-server", "vllm/vllm-openai:v0",
+                      f"http://127.0.0.1:{dead_port}/health", 12, "--env-file", env_file, timeout=40)
+    assert result.returncode == 1
+    assert "waiting for llm-model-server at" in result.stdout and "of 12s)" in result.stdout
+
+
+def test_the_model_server_gets_its_gpu_flags_and_arguments_and_the_token_stays_in_its_env_file(
+        host, healthy_port):
+    env_file = host.root / "gw" / "model-server.env"
+    assert host.run("write-file.sh", env_file, "env", stdin=f"HF_TOKEN={SECRET}\n").returncode == 0
+    result = host.run("run-container.sh", "--hash-file", env_file, "llm-model-server", "vllm/vllm-openai:v0",
+                      f"http://127.0.0.1:{healthy_port}/health", 5, "--runtime", "nvidia", "--gpus", "all",
+                      "--ipc", "host", "--network", "host", "--env-file", env_file,
+                      "--volume", "llm-model-cache:/root/.cache/huggingface",
+                      "--", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--port", healthy_port)
+    assert result.returncode == 0, result.stderr
+    container = host.containers()["llm-model-server"]
+    assert (container["runtime"], container["gpus"], container["ipc"]) == ("nvidia", "all", "host")
+    assert container["args"] == ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--port", str(healthy_port)]
+    assert container["env"] == f"HF_TOKEN={SECRET}\n"
+    no_secret_anywhere(host, result)
+
+
+def test_the_proxy_health_check_asks_the_public_name_on_this_host(host, healthy_port):
+    caddyfile = host.root / "gw" / "Caddyfile"
+    assert host.run("write-file.sh", caddyfile, "text", stdin="gateway.example.test {\n}\n").returncode == 0
+    result = host.run("run-container.sh", "--resolve", f"gateway.example.test:{healthy_port}:127.0.0.1",
+                      "--hash-file", caddyfile, "llm-proxy", "caddy:2.10",
+                      f"http://gateway.example.test:{healthy_port}/healthz", 5, "--network", "host",
+                      "--volume", f"{caddyfile}:/etc/caddy/Caddyfile:ro")
+    assert result.returncode == 0, result.stderr
+    changed = host.run("write-file.sh", caddyfile, "text", stdin="gateway.example.test {\n\ttls a b\n}\n")
+    assert changed.returncode == 0
+    calls_before = len(host.calls())
+    again = host.run("run-container.sh", "--resolve", f"gateway.example.test:{healthy_port}:127.0.0.1",
+                     "--hash-file", caddyfile, "llm-proxy", "caddy:2.10",
+                     f"http://gateway.example.test:{healthy_port}/healthz", 5, "--network", "host")
+    assert again.returncode == 0 and "run" in [c[0] for c in host.calls()[calls_before:]]
+
+
+def test_run_container_without_its_file_fails_clearly(host, healthy_port):
     result = deploy(host, healthy_port, host.root / "missing.env")
-    assert result.returncode == 1 and "write-env.sh must run first" in result.stderr
+    assert result.returncode == 1 and "the step that writes it must run first" in result.stderr
     assert host.calls() == []
 
 
@@ -225,7 +334,7 @@ def test_stop_removes_the_container_and_is_idempotent(host, healthy_port):
     assert second.returncode == 0 and "not present" in second.stdout
 
 
-def test_deploy_recreates_a_container_that_stopped(host, healthy_port):
+def test_run_container_recreates_a_container_that_stopped(host, healthy_port):
     env_file = write_env(host)
     assert deploy(host, healthy_port, env_file).returncode == 0
     state = json.loads(host.state.read_text())
@@ -247,9 +356,7 @@ def test_the_health_check_asks_the_address_the_gateway_binds(host):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        env_file = write_env(host)
-        result = host.run("deploy.sh", "llm-gateway", "ghcr.io/example-org/llm-gateway:0.1.0", env_file,
-                          server.server_address[1], 2, "llm-gateway-data", "127.0.0.2")
+        result = deploy(host, server.server_address[1], write_env(host), timeout=2, health_host="127.0.0.2")
     finally:
         server.shutdown()
         server.server_close()

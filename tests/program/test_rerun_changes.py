@@ -53,3 +53,18 @@ def test_a_budget_change_reaches_alarms_tracker_dashboard_and_gateway_but_not_th
         "dashboard",                                                                # budget lines
         "gateway-env-file", "gateway-container",                                    # env file + restart
     }
+
+
+def test_a_model_server_setting_changes_only_the_model_server_step():
+    before = run_program("prod")
+    for key, value in (("modelServerGpuMemoryUtilization", "0.8"),
+                       ("modelServerExtraArgs", '["--max-model-len", "8192"]'),
+                       ("modelServerImage", "vllm/vllm-openai:v0.11.1")):
+        assert changed(before, run_program("prod", {key: value})) == {"gateway-model-server"}, key
+
+
+def test_a_new_model_map_restarts_the_model_server_and_the_gateway_but_not_the_proxy():
+    """The gateway routes by the map (its env file has it), so it restarts with the new one."""
+    before = run_program("prod")
+    after = run_program("prod", {"gpuModelMap": '{"llama3.1-8b-instruct": "meta-llama/Llama-3.1-8B"}'})
+    assert changed(before, after) == {"gateway-model-server", "gateway-env-file", "gateway-container"}
