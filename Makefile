@@ -26,9 +26,11 @@ $(VENDOR)/.done: functions/cost_tracker/requirements.txt $(STAMP)
 	touch $@
 
 # Files mypy checks are listed in pyproject ([tool.mypy] files); its cache makes reruns take seconds.
+# actionlint checks the workflows (and their run: scripts, with the venv's shellcheck on PATH).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/actionlint
 
 # make test = lint + the suite. CI runs the two as separate steps, `make lint` then `make pytest`.
 test: lint pytest

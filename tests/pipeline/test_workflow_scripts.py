@@ -55,3 +55,14 @@ def test_a_sloppy_script_would_be_caught(tmp_path):
     result = subprocess.run([SHELLCHECK, "--shell=bash", str(path)], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode != 0
+
+
+ACTIONLINT = shutil.which("actionlint")
+
+
+@pytest.mark.skipif(ACTIONLINT is None, reason="actionlint is not installed (make install brings it)")
+def test_every_workflow_passes_actionlint():
+    """Expressions, contexts, job outputs, action inputs and run: scripts (shellcheck), as GitHub does."""
+    result = subprocess.run([ACTIONLINT, "-no-color"], cwd=WORKFLOWS.parents[1], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

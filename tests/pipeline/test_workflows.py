@@ -16,7 +16,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
-NAMES = ("ci", "preview", "deploy", "integration")
+NAMES = ("ci", "preview", "deploy", "integration", "cost-monitor")
+# Tags allowed only in jobs without credentials (they run no code with a token or a secret).
 PINNED = {
     "actions/checkout": "v4",
     "actions/setup-python": "v5",
@@ -25,11 +26,25 @@ PINNED = {
     "pulumi/actions": "v6",
     "aws-actions/configure-aws-credentials": "v4",
 }
+# Commit SHAs (and the release each one is) for jobs that hold credentials; a tag can be moved.
+PINNED_SHAS = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    "aws-actions/configure-aws-credentials": ("e3dd6a429d7300a6a4c196c26e071d42e0343502", "v4.0.2"),
+    "pulumi/actions": ("8582a9e8cc630786854029b4e09281acd6794b58", "v6.6.1"),
+    "docker/setup-buildx-action": ("e468171a9de216ec08956ac3ada2f0791b6bd435", "v3.11.1"),
+    "docker/login-action": ("74a5d142397b4f367a81961eba4e8cd7edddf772", "v3.4.0"),
+    "docker/build-push-action": ("263435318d21b8e681c14492fe198d362a7d2c83", "v6.18.0"),
+}
 OIDC_ACTION = "aws-actions/configure-aws-credentials"
 PULUMI_ACTION = "pulumi/actions"
 # The one secret the pipeline needs, written by the bootstrap project (bootstrap/github_setup.py);
 # role ARNs are not secrets: they come from the variables the bootstrap writes (vars.*).
 SECRET_NAMES = {"PULUMI_ACCESS_TOKEN"}
+# Write permissions beyond the defaults, and the one job each belongs to.
+EXTRA_WRITES = {("deploy", "image"): {"packages"}, ("cost-monitor", "issue"): {"issues"}}
 
 
 def load(name: str) -> dict[str, Any]:
@@ -73,33 +88,52 @@ def name(request) -> str:
 # --- every workflow ----------------------------------------------------------------------------
 
 
-def test_workflow_files_are_exactly_the_four(name):
+def test_workflow_files_are_exactly_these(name):
     assert sorted(p.stem for p in WORKFLOWS.glob("*.y*ml")) == sorted(NAMES)
     assert load(name)["jobs"]
 
 
-def test_actions_are_pinned_to_known_major_versions(name):
-    for _, step in steps(load(name)):
-        if "uses" not in step:
-            continue
-        repo, _, version = step["uses"].partition("@")
-        assert repo in PINNED, f"{name}: unexpected action {step['uses']}"
-        assert version == PINNED[repo], f"{name}: {repo} must be pinned to {PINNED[repo]}, not {version!r}"
+def holds_credentials(workflow: dict[str, Any], job: dict[str, Any]) -> bool:
+    """A job that can write, has an environment, or sees a secret or the token."""
+    granted = {**workflow["permissions"], **job.get("permissions", {})}
+    return ("write" in granted.values() or "environment" in job
+            or re.search(r"secrets\.|github\.token", yaml.safe_dump(job)) is not None)
+
+
+def test_actions_are_pinned_and_credential_jobs_pin_commit_shas(name):
+    workflow, lines = load(name), text(name).splitlines()
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            if "uses" not in step:
+                continue
+            repo, _, ref = step["uses"].partition("@")
+            if re.fullmatch(r"[0-9a-f]{40}", ref):
+                where = f"{name}.{job_id}: {repo}@{ref[:7]}"
+                assert PINNED_SHAS.get(repo, ("",))[0] == ref, f"{where}: unknown commit"
+                version = PINNED_SHAS[repo][1]
+                commented = [line for line in lines if step["uses"] in line]
+                assert all(line.rstrip().endswith(f"# {version}") for line in commented), \
+                    f"{where} needs its version comment '# {version}'"
+            else:
+                where = f"{name}.{job_id}: {repo}"
+                assert not holds_credentials(workflow, job), f"{where}: pin to a commit SHA"
+                assert PINNED.get(repo) == ref, f"{where} must be pinned to {PINNED.get(repo)}"
 
 
 def test_python_is_312_and_install_is_make_install(name):
     workflow = load(name)
     for job_id, job in workflow["jobs"].items():
-        if "steps" not in job:
+        runs = [s.get("run", "") for s in job.get("steps", [])]
+        work = [i for i, r in enumerate(runs) if "pulumi" in r or "make test" in r or "make lint" in r
+                or ".venv/bin/" in r]
+        work += [i for i, s in enumerate(job.get("steps", []))
+                 if action(s) == PULUMI_ACTION and "command" in s.get("with", {})]
+        if not work:  # e.g. the image build and the issue update run no project code
             continue
         setups = [s for s in job["steps"] if action(s) == "actions/setup-python"]
         assert [s["with"]["python-version"] for s in setups] == ["3.12"], f"{name}.{job_id}"
-        runs = [s.get("run", "") for s in job["steps"]]
         installs = [i for i, r in enumerate(runs) if r.startswith("make install")]
         assert installs, f"{name}.{job_id} never runs make install"
-        work = [i for i, r in enumerate(runs) if "pulumi" in r or "make test" in r or "make lint" in r]
-        work += [i for i, s in enumerate(job["steps"])
-                 if action(s) == PULUMI_ACTION and "command" in s.get("with", {})]
         assert all(i > installs[0] for i in work), f"{name}.{job_id}: install must come first"
 
 
@@ -122,7 +156,10 @@ def test_permissions_are_least_privilege(name):
             assert granted.get("id-token") == "write", f"{name}.{job_id} needs id-token: write for OIDC"
         else:
             assert "id-token" not in granted, f"{name}.{job_id} does not use OIDC: no id-token"
-        assert set(granted) <= {"contents", "id-token", "pull-requests"}, f"{name}.{job_id}: {granted}"
+        extra = EXTRA_WRITES.get((name, job_id), set())
+        allowed = {"contents", "id-token", "pull-requests"} | extra
+        assert set(granted) <= allowed, f"{name}.{job_id}: {granted}"
+        assert all(granted[key] == "write" for key in extra), f"{name}.{job_id}"
         assert granted.get("contents") == "read"
 
 
@@ -279,8 +316,9 @@ def test_deploy_order_is_tests_then_staging_then_approved_prod():
     staging_id, staging = _up_job(workflow, "staging")
     _, prod = _up_job(workflow, "prod")
     assert workflow["jobs"]["test"]["uses"] == "./.github/workflows/ci.yml"
-    assert staging["needs"] == "test"
-    assert prod["needs"] == staging_id
+    assert workflow["jobs"]["image"]["needs"] == "test"
+    assert staging["needs"] == "image"
+    assert prod["needs"] == ["image", staging_id]
     assert prod["environment"] == "production"  # required reviewers live on this environment
     assert staging.get("environment") != "production"
 
@@ -360,3 +398,91 @@ def test_integration_sets_secrets_from_stdin_never_from_argv():
     _, script = _integration_script()
     assert re.search(r'openssl rand -hex 24 \| pulumi config set --secret "\$key"', script)
     assert not re.search(r"pulumi config set --secret \S+ \S+", script)
+
+
+# --- release: the gateway image, deployed by digest --------------------------------------------
+
+
+def test_the_image_is_built_from_the_gateway_dockerfile_pushed_to_ghcr_with_attestations():
+    job = load("deploy")["jobs"]["image"]
+    (build,) = [s for s in job["steps"] if action(s) == "docker/build-push-action"]
+    assert build["with"]["file"] == "functions/gateway/Dockerfile" and build["with"]["context"] == "."
+    assert build["with"]["push"] is True
+    assert build["with"]["provenance"] == "mode=max" and build["with"]["sbom"] is True
+    assert build["with"]["tags"].startswith("${{ steps.name.outputs.name }}:")
+    (login,) = [s for s in job["steps"] if action(s) == "docker/login-action"]
+    assert login["with"]["registry"] == "ghcr.io" and login["with"]["password"] == "${{ github.token }}"
+    names = [s for s in job["steps"] if s.get("id") == "name"]
+    assert "ghcr.io/${GITHUB_REPOSITORY_OWNER,,}/llm-gateway" in names[0]["run"]
+    assert (ROOT / "functions" / "gateway" / "Dockerfile").is_file()
+
+
+def test_both_stacks_deploy_the_built_image_by_digest():
+    workflow = load("deploy")
+    job = workflow["jobs"]["image"]
+    assert job["outputs"]["image"] == "${{ steps.reference.outputs.image }}"
+    (reference,) = [s for s in job["steps"] if s.get("id") == "reference"]
+    assert reference["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
+    assert 'echo "image=$NAME@$DIGEST"' in reference["run"] and "sha256:[0-9a-f]{64}" in reference["run"]
+    for stack in ("staging", "prod"):
+        _, up_job = _up_job(workflow, stack)
+        needs = up_job["needs"] if isinstance(up_job["needs"], list) else [up_job["needs"]]
+        assert "image" in needs  # `needs.image` is only visible to direct dependants
+        (up,) = [s for s in up_job["steps"] if action(s) == PULUMI_ACTION]
+        config = yaml.safe_load(up["with"]["config-map"])
+        assert config == {"llm-cost-governance:gatewayImage": {"value": "${{ needs.image.outputs.image }}",
+                                                               "secret": False}}
+
+
+def test_a_digest_reference_is_a_valid_gateway_image():
+    from components.settings import parse_settings
+    from tests.program.harness import REGION, project_config
+
+    image = "ghcr.io/example-org/llm-gateway@sha256:" + "ab" * 32
+    settings = parse_settings("prod", REGION, {**project_config("prod"), "gatewayImage": image})
+    assert settings.gateway.image == image
+
+
+# --- cost monitor ------------------------------------------------------------------------------
+
+
+def test_cost_monitor_runs_every_six_hours_and_on_demand_with_a_check_type():
+    workflow = load("cost-monitor")
+    on = triggers(workflow)
+    assert on["schedule"] == [{"cron": "0 */6 * * *"}]
+    check = on["workflow_dispatch"]["inputs"]["check_type"]
+    assert check["type"] == "choice" and check["default"] == "standard"
+    assert check["options"] == ["standard", "detailed", "optimization"]
+    assert workflow["env"]["CHECK_TYPE"] == "${{ inputs.check_type || 'standard' }}"
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_cost_monitor_reports_each_stack_with_the_tracker_cli_and_pushes_no_metric():
+    job = load("cost-monitor")["jobs"]["report"]
+    assert set(job["strategy"]["matrix"]["stack"]) == {"staging", "prod"}
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    roles = {re.fullmatch(r"matrix\.stack == '(\w+)'", s["if"]).group(1): s["with"]["role-to-assume"]
+             for s in job["steps"] if action(s) == OIDC_ACTION}
+    assert roles == {"staging": "${{ vars.AWS_MONITOR_ROLE_ARN_STAGING }}",
+                     "prod": "${{ vars.AWS_MONITOR_ROLE_ARN_PROD }}"}
+    (report,) = [s for s in job["steps"] if s.get("id") == "report"]
+    assert '.github/scripts/cost_report.py --stack "$STACK" --type "$CHECK_TYPE"' in report["run"]
+    assert "get-function-configuration" in report["run"]
+    assert report["env"]["FUNCTION"] == "${{ steps.stack.outputs.costTrackerFunctionName }}"
+    assert "put-metric-data" not in text("cost-monitor")  # the tracker is the only metric writer
+    script = (ROOT / ".github" / "scripts" / "cost_report.py").read_text()
+    assert '"--dry-run"' in script
+
+
+def test_cost_monitor_keeps_one_open_labelled_issue():
+    job = load("cost-monitor")["jobs"]["issue"]
+    assert job["needs"] == "report" and job["if"] == "${{ !cancelled() }}"
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    (upsert,) = [s for s in job["steps"] if "gh issue" in s.get("run", "")]
+    script = upsert["run"]
+    lookup = script.index("gh issue list --label cost-alert --state open --limit 1")
+    edit, create = script.index('gh issue edit "$number"'), script.index("gh issue create")
+    assert lookup < edit < create  # update the open one; create only when there is none
+    assert re.search(r'if \[ -n "\$number" \]; then\s+gh issue edit', script)
+    assert "--label cost-alert" in script[create:]
+    assert 'if [ "${#bodies[@]}" -eq 0 ]' in script  # below the warning threshold: no issue at all
