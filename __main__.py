@@ -12,6 +12,7 @@ from components.budget_alarms import BudgetAlarms, BudgetAlarmsArgs
 from components.cost_tracker import CostTracker, CostTrackerArgs
 from components.dashboard import CostDashboard, CostDashboardArgs
 from components.gateway_host import GatewayHost, GatewayHostArgs
+from components.lambda_instance import LambdaCloudHost, LambdaCloudHostArgs
 from components.secrets import Secrets, SecretsArgs
 from components.settings import load_secrets, load_settings
 from components.stack_readme import render_readme
@@ -20,6 +21,10 @@ settings = load_settings()
 secrets = load_secrets(settings)
 account_id = aws.get_caller_identity_output().account_id
 
+# Optional: the GPU host itself, launched on Lambda Cloud (else gatewayHost is an existing host).
+gpu_host = (LambdaCloudHost("gpu-host", LambdaCloudHostArgs(
+    launch=settings.launch, api_key=secrets.lambda_api_key, stack=settings.stack))
+    if settings.launch is not None else None)
 stored = Secrets("secrets", SecretsArgs(stack=settings.stack, values=secrets))
 alerts = AlertTopic("alerts", AlertTopicArgs(
     stack=settings.stack,
@@ -36,6 +41,7 @@ tracker = CostTracker("cost-tracker", CostTrackerArgs(
     topic_key_arn=alerts.key_arn,
     gateway_token_secret_arn=stored.gateway_admin_token_arn,
     lambda_api_key_secret_arn=stored.lambda_api_key_arn,
+    gpu_started_at=gpu_host.launched_at if gpu_host else None,  # GPU hours from the launch
 ), opts=pulumi.ResourceOptions(depends_on=[stored]))
 alarms = BudgetAlarms("budget-alarms", BudgetAlarmsArgs(
     settings=settings, topic_arn=alerts.topic_arn, function_name=tracker.function_name,
@@ -44,7 +50,9 @@ dashboard = CostDashboard("dashboard", CostDashboardArgs(
     settings=settings, function_name=tracker.function_name, alarm_arns=list(alarms.alarm_arns.values()),
 ))
 if settings.gateway.enabled:
-    GatewayHost("gateway", GatewayHostArgs(settings=settings, secrets=secrets))
+    GatewayHost("gateway", GatewayHostArgs(
+        settings=settings, secrets=secrets,
+        host=gpu_host.ip if gpu_host else None, host_key=gpu_host.host_key if gpu_host else None))
 
 alarm_names = pulumi.Output.all(**alarms.alarm_names)
 readme = pulumi.Output.all(
@@ -70,5 +78,7 @@ outputs = {
     "gatewayUrl": settings.gateway.url,
     "readme": readme,
 }
+if gpu_host is not None:
+    outputs.update({"gpuHostIp": gpu_host.ip, "gpuHostLaunchedAt": gpu_host.launched_at})
 for key, value in outputs.items():
     pulumi.export(key, value)

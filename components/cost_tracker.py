@@ -34,10 +34,12 @@ class CostTrackerArgs:
     topic_key_arn: pulumi.Input[str] | None
     gateway_token_secret_arn: pulumi.Input[str]
     lambda_api_key_secret_arn: pulumi.Input[str]
+    gpu_started_at: pulumi.Input[str] | None = None  # a launched host's launch time (else the config's)
 
 
 def tracker_environment(settings: Settings, gateway_token_secret_arn: pulumi.Input[str],
-                        lambda_api_key_secret_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+                        lambda_api_key_secret_arn: pulumi.Input[str],
+                        gpu_started_at: pulumi.Input[str] | None = None) -> dict[str, pulumi.Input[str]]:
     """Exactly the variables the handler reads (names from cost_tracker.env_names); ARNs, never values."""
     tracker = settings.tracker
     env: dict[str, pulumi.Input[str]] = {
@@ -58,7 +60,7 @@ def tracker_environment(settings: Settings, gateway_token_secret_arn: pulumi.Inp
         env_names.LAMBDA_CLOUD_API_URL: tracker.lambda_cloud_api_url,
         env_names.GPU_INSTANCE_TYPE: tracker.gpu_instance_type,
         env_names.GPU_HOURLY_USD: "" if tracker.gpu_hourly_usd is None else str(tracker.gpu_hourly_usd),
-        env_names.GPU_HOST_STARTED_AT: tracker.gpu_host_started_at,
+        env_names.GPU_HOST_STARTED_AT: gpu_started_at or tracker.gpu_host_started_at,
     }
     env.update({key: value for key, value in optional.items() if value})
     return env
@@ -94,7 +96,7 @@ class CostTracker(CostTaggedComponent):
             retention_days=settings.tracker.log_retention_days,
             policy=policy,
             environment=tracker_environment(settings, args.gateway_token_secret_arn,
-                                            args.lambda_api_key_secret_arn),
+                                            args.lambda_api_key_secret_arn, args.gpu_started_at),
             timeout=60,
             memory_size=256,
         )

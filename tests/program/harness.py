@@ -18,6 +18,9 @@ from components.program_runner import PROJECT, stack_config
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
+# What the Lambda Cloud instance provider would report for a launched host.
+LAUNCHED_INSTANCE = {"ip": "198.51.100.77", "status": "active", "launched_at": "2026-12-01T08:00:00+00:00",
+                     "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockLaunchedHost"}
 REGION = "us-east-1"
 
 # What each stack's ESC environment provides (the real values live only in ESC).
@@ -94,6 +97,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["keyId"] = f"{name}-0000-1111"
         if args.typ.startswith("command:remote:"):
             outputs.update({"stdout": "", "stderr": ""})
+        if args.typ == "pulumi-python:dynamic:Resource":  # the launched Lambda Cloud instance
+            outputs.update(LAUNCHED_INSTANCE)
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
