@@ -219,7 +219,7 @@ class GatewayHost(CostTaggedComponent):
 
         def container(step: str, container_name: str, argv: pulumi.Output[list[str]], timeout: int,
                       after: Sequence[pulumi.Resource]) -> command.remote.Command:
-            run = pulumi.Output.secret(argv.apply(shlex.join))
+            run: pulumi.Output[str] = pulumi.Output.secret(argv.apply(shlex.join))
             budget = f"{PULL_ALLOWANCE_SECONDS + timeout}s"
             return command.remote.Command(
                 f"{name}-{step}", connection=connection, create=run, update=run,
