@@ -12,16 +12,19 @@
 #   --resolve    passed to curl (ask the proxy's https URL on this host, with certificate checks)
 #   --hash-file  a file the container reads (env file, Caddyfile, certificate): a change restarts it
 #   --revision   not used here: it changes the command when a secret file changes, so Pulumi re-runs it
+#   --progress-every  seconds between "waiting for ..." lines (default 10)
 set -euo pipefail
 
 usage="usage: run-container.sh [--resolve R] [--hash-file F]... NAME IMAGE HEALTH_URL TIMEOUT [OPTION...] [-- ARG...]"
 resolve=()
 hash_files=()
+progress_every=10
 while [ $# -gt 0 ]; do
     case "$1" in
         --resolve) resolve=(--resolve "${2:?$usage}"); shift 2 ;;
         --hash-file) hash_files+=("${2:?$usage}"); shift 2 ;;
         --revision) shift 2 ;;
+        --progress-every) progress_every="${2:?$usage}"; shift 2 ;;
         *) break ;;
     esac
 done
@@ -40,7 +43,6 @@ container_args=("$@")
 previous="$name-previous"
 label="llm-cost-governance.config-hash"
 log_lines=50
-progress_every=10
 
 for file in "${hash_files[@]}"; do
     if [ ! -r "$file" ]; then

@@ -279,10 +279,11 @@ def test_a_first_start_that_fails_leaves_nothing_behind(host, dead_port):
 
 def test_the_health_wait_prints_progress(host, dead_port):
     env_file = write_env(host)
-    result = host.run("run-container.sh", "--hash-file", env_file, "llm-model-server", "vllm/vllm-openai:v0",
-                      f"http://127.0.0.1:{dead_port}/health", 12, "--env-file", env_file, timeout=40)
+    result = host.run("run-container.sh", "--progress-every", 1, "--hash-file", env_file, "llm-model-server",
+                      "vllm/vllm-openai:v0", f"http://127.0.0.1:{dead_port}/health", 3,
+                      "--env-file", env_file, timeout=40)
     assert result.returncode == 1
-    assert "waiting for llm-model-server at" in result.stdout and "of 12s)" in result.stdout
+    assert "waiting for llm-model-server at" in result.stdout and "of 3s)" in result.stdout
 
 
 def test_the_model_server_gets_its_gpu_flags_and_arguments_and_the_token_stays_in_its_env_file(
@@ -362,3 +363,54 @@ def test_the_health_check_asks_the_address_the_gateway_binds(host):
         server.server_close()
     assert result.returncode == 0, result.stderr
     assert "is healthy" in result.stdout
+
+
+def test_the_programs_own_commands_bring_up_model_server_then_gateway_and_rerun_idempotently(host, tmp_path):
+    """GatewayHost's argv, exactly as it builds them, run through the real scripts on a fake host."""
+    from components.gateway_env import render_env_file
+    from components.gateway_host import Paths, gateway_argv, model_server_argv, model_server_env, revision
+    from components.settings import parse_settings
+    from tests.program.harness import REGION, project_config
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Health) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    model_port, gateway_port = (s.server_address[1] for s in servers)
+    try:
+        remote = tmp_path / "remote"
+        raw = {**project_config("prod"), "gpuBaseUrl": f"http://127.0.0.1:{model_port}/v1",
+               "gatewayPort": str(gateway_port), "gatewayRemoteDir": str(remote)}
+        settings = parse_settings("prod", REGION, raw)
+        g, paths = settings.gateway, Paths.under(str(remote))
+        (remote / "bin").mkdir(parents=True)
+        for script in SCRIPTS:  # what the CopyToRemote steps do
+            shutil.copy(SCRIPTS_DIR / script, paths.script(script))
+        model_env = model_server_env(SECRET)
+        gateway_env = render_env_file(settings, client_tokens="client-token-0123456789",
+                                      admin_token=SECRET, serverless_api_key="sk-serverless-0123")
+        for dest, text in ((paths.model_server_env, model_env), (paths.gateway_env, gateway_env)):
+            assert host.run("write-file.sh", dest, "env", stdin=text).returncode == 0
+        steps = [model_server_argv(g, paths, revision(model_env)),
+                 gateway_argv(g, paths, revision(gateway_env))]
+
+        def up() -> list[subprocess.CompletedProcess[str]]:
+            return [subprocess.run(argv, capture_output=True, text=True, env=host.env, timeout=60,
+                                   check=False) for argv in steps]
+
+        first = up()
+        assert [r.returncode for r in first] == [0, 0], [r.stderr for r in first]
+        runs = [call for call in host.calls() if call[0] == "run"]
+        assert [call[call.index("--name") + 1] for call in runs] == ["llm-model-server", "llm-gateway"]
+        model = host.containers()["llm-model-server"]
+        assert (model["runtime"], model["gpus"], model["network"]) == ("nvidia", "all", "host")
+        assert model["args"][:2] == ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
+        assert f"HF_TOKEN={SECRET}\n" in model["env"]
+        calls_before = len(host.calls())
+        again = up()
+        assert all("already runs" in r.stdout for r in again)
+        assert {call[0] for call in host.calls()[calls_before:]} == {"inspect"}
+        no_secret_anywhere(host, *first, *again)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
