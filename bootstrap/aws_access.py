@@ -1,16 +1,19 @@
-"""AWS side of day zero, per account: the two OIDC providers, and per stack its deploy and preview roles."""
+"""AWS side of day zero, per account: the two OIDC providers, and per stack its deploy, preview and
+cost-monitor roles."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from bootstrap import trust
 from bootstrap.config import BootstrapConfig, StackAccount
-from bootstrap.deploy_policy import Scope, deploy_policy, preview_policy
+from bootstrap.deploy_policy import Scope, deploy_policy, monitor_policy, preview_policy
 from bootstrap.esc_documents import environment_names
 
 
@@ -57,6 +60,7 @@ class StackRoles(pulumi.ComponentResource):
 
     deploy_role_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str]
+    monitor_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: StackRolesArgs, opts: pulumi.ResourceOptions) -> None:
         super().__init__("llm-cost-governance-bootstrap:index:StackRoles", name, None, opts)
@@ -93,30 +97,35 @@ class StackRoles(pulumi.ComponentResource):
             policy=json.dumps(deploy_policy(scope, smoke_test=account.role.smoke_test), sort_keys=True),
             opts=child,
         )
-        preview_trust = args.providers.github_arn.apply(
-            lambda arn: json.dumps(
-                trust.preview_trust(github_provider_arn=arn, repository=cfg.repository), sort_keys=True
+        def github_role(kind: str, make_trust: Callable[..., dict[str, Any]], description: str,
+                        policy: dict[str, Any]) -> aws.iam.Role:
+            """A role only GitHub Actions tokens of this repository (as make_trust says) can assume."""
+            role = aws.iam.Role(
+                f"{name}-{kind}",
+                name=f"{scope.prefix}-{kind}",
+                assume_role_policy=args.providers.github_arn.apply(lambda arn: json.dumps(
+                    make_trust(github_provider_arn=arn, repository=cfg.repository), sort_keys=True)),
+                description=description,
+                max_session_duration=3600,
+                opts=child,
             )
-        )
-        preview = aws.iam.Role(
-            f"{name}-preview",
-            name=f"{scope.prefix}-preview",
-            assume_role_policy=preview_trust,
-            description=f"Read-only pulumi preview of {args.project}/{account.stack} from pull requests",
-            max_session_duration=3600,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-preview-policy",
-            role=preview.name,
-            policy=json.dumps(preview_policy(scope), sort_keys=True),
-            opts=child,
-        )
+            aws.iam.RolePolicy(f"{name}-{kind}-policy", role=role.name,
+                               policy=json.dumps(policy, sort_keys=True), opts=child)
+            return role
+
+        preview = github_role("preview", trust.preview_trust, f"Read-only pulumi preview of "
+                              f"{args.project}/{account.stack} from pull requests", preview_policy(scope))
+        monitor = github_role("monitor", trust.monitor_trust, f"Cost monitor report of "
+                              f"{args.project}/{account.stack} (cost-monitor.yml on main)",
+                              monitor_policy(scope))
         self.deploy_role_arn = deploy.arn
         self.preview_role_arn = preview.arn
-        self.register_outputs(
-            {"deploy_role_arn": self.deploy_role_arn, "preview_role_arn": self.preview_role_arn}
-        )
+        self.monitor_role_arn = monitor.arn
+        self.register_outputs({
+            "deploy_role_arn": self.deploy_role_arn,
+            "preview_role_arn": self.preview_role_arn,
+            "monitor_role_arn": self.monitor_role_arn,
+        })
 
 
 def account_provider(account: StackAccount) -> aws.Provider:

@@ -295,3 +295,19 @@ def deploy_policy(s: Scope, *, smoke_test: bool) -> dict[str, Any]:
 def preview_policy(s: Scope) -> dict[str, Any]:
     """`pulumi preview` of one stack from a pull request: reads only, never a secret value."""
     return {"Version": "2012-10-17", "Statement": _statements(s, write=False)}
+
+
+# The secrets the cost tracker reads (components/secrets.py; Pulumi appends a random suffix).
+MONITOR_SECRETS = ("secrets-gateway-admin-token", "secrets-lambda-api-key")
+
+
+def monitor_policy(s: Scope) -> dict[str, Any]:
+    """cost-monitor.yml's report: the tracker's configuration and the two secrets the tracker reads.
+    No metric write (the tracker is the only writer) and no other secret."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "TrackerConfiguration", "Effect": "Allow", "Action": ["lambda:GetFunctionConfiguration"],
+         "Resource": [_arn("lambda", s, f"function:{s.prefix}-cost-tracker")]},
+        {"Sid": "TrackerSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         "Resource": [_arn("secretsmanager", s, f"secret:{name}-*") for name in MONITOR_SECRETS],
+         "Condition": {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": s.stack}}},
+    ]}

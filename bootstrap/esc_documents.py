@@ -23,7 +23,8 @@ SECRET_KEYS = (
     "gatewayClientTokens",
     "sshPrivateKey",
 )
-OPTIONAL_SECRET_KEYS = ("slackWebhookUrl",)
+# huggingFaceToken: gated models; tlsCertificate/tlsPrivateKey: required with tlsMode provided.
+OPTIONAL_SECRET_KEYS = ("slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey")
 
 
 def environment_names(project: str, stack: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ not a secret, and this project is what writes it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_github as github
@@ -21,6 +21,8 @@ REPOSITORY_VARIABLES = (
     "AWS_REGION",
     "AWS_PREVIEW_ROLE_ARN_STAGING",
     "AWS_PREVIEW_ROLE_ARN_PROD",
+    "AWS_MONITOR_ROLE_ARN_STAGING",
+    "AWS_MONITOR_ROLE_ARN_PROD",
 )
 ENVIRONMENT_VARIABLES = ("AWS_DEPLOY_ROLE_ARN",)
 PULUMI_TOKEN_SECRET = "PULUMI_ACCESS_TOKEN"  # noqa: S105  (the secret's name, not its value)
@@ -34,6 +36,7 @@ class GitHubSetupArgs:
     deploy_role_arns: Mapping[str, pulumi.Output[str]]  # main stack -> deploy role ARN
     preview_role_arns: Mapping[str, pulumi.Output[str]]
     pulumi_token: pulumi.Output[str]  # a Pulumi Cloud team token, already a Pulumi secret
+    monitor_role_arns: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)  # cost-monitor.yml
 
 
 class GitHubSetup(pulumi.ComponentResource):
@@ -71,6 +74,7 @@ class GitHubSetup(pulumi.ComponentResource):
             "PULUMI_ORG": cfg.pulumi_org,
             "AWS_REGION": cfg.stacks[0].region,
             **{f"AWS_PREVIEW_ROLE_ARN_{stack.upper()}": arn for stack, arn in args.preview_role_arns.items()},
+            **{f"AWS_MONITOR_ROLE_ARN_{stack.upper()}": arn for stack, arn in args.monitor_role_arns.items()},
         }
         for variable, value in variables.items():
             github.ActionsVariable(

@@ -93,3 +93,14 @@ def preview_trust(*, github_provider_arn: str, repository: str) -> dict[str, Any
             ),
         ],
     }
+
+
+def monitor_trust(*, github_provider_arn: str, repository: str) -> dict[str, Any]:
+    """The cost monitor's role (cost-monitor.yml): workflow runs on this repository's main only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _web_identity(github_provider_arn, GITHUB_ISSUER, GITHUB_AUDIENCE,
+                          f"repo:{repository}:ref:refs/heads/main", "GitHubMainBranch"),
+        ],
+    }

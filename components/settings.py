@@ -637,6 +637,13 @@ def load_secrets(settings: Settings) -> SecretSettings:
     config = pulumi.Config(PROJECT)
     gateway = settings.gateway.enabled
     provided = gateway and settings.gateway.tls_mode == "provided"
+    # Optional in ESC, required with tlsMode provided: then preview fails naming the missing one.
+    tls = ((config.get_secret("tlsCertificate"), config.get_secret("tlsPrivateKey")) if provided
+           else (None, None))
+    for key, value in zip(("tlsCertificate", "tlsPrivateKey"), tls, strict=True):
+        if provided and value is None:
+            raise SettingsError(f"missing secret config {PROJECT}:{key}: required when tlsMode is provided. "
+                                "Allowed: a PEM value in the stack's ESC environment")
     return SecretSettings(
         gateway_admin_token=config.require_secret("gatewayAdminToken"),
         lambda_api_key=config.require_secret("lambdaApiKey"),
@@ -646,6 +653,6 @@ def load_secrets(settings: Settings) -> SecretSettings:
         ssh_private_key=config.require_secret("sshPrivateKey") if gateway else None,
         slack_webhook_url=config.get_secret("slackWebhookUrl"),
         hugging_face_token=config.get_secret("huggingFaceToken"),  # only gated models need one
-        tls_certificate=config.require_secret("tlsCertificate") if provided else None,
-        tls_private_key=config.require_secret("tlsPrivateKey") if provided else None,
+        tls_certificate=tls[0],
+        tls_private_key=tls[1],
     )

@@ -141,3 +141,25 @@ def test_the_program_names_and_tags_what_the_grants_scope(bootstrap_run, stack):
             )
         if resource.typ == "aws:cloudwatch/logGroup:LogGroup":
             assert resource.inputs["name"].startswith(f"/aws/lambda/llm-cost-governance-{stack}-")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_monitor_roles_read_the_trackers_configuration_and_its_two_secrets_only(bootstrap_run, stack):
+    """cost-monitor.yml runs the tracker CLI in report mode: never a metric write, no other secret."""
+    doc = _policy(bootstrap_run, f"{stack}-monitor")
+    assert _actions(doc) == {"lambda:GetFunctionConfiguration", "secretsmanager:GetSecretValue"}
+    account, region = STACKS[stack]["accountId"], STACKS[stack]["region"]
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert by_sid["TrackerConfiguration"]["Resource"] == [
+        f"arn:aws:lambda:{region}:{account}:function:llm-cost-governance-{stack}-cost-tracker"]
+    secrets = by_sid["TrackerSecrets"]
+    assert secrets["Resource"] == [f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-*"
+                                   for name in ("secrets-gateway-admin-token", "secrets-lambda-api-key")]
+    assert secrets["Condition"] == {"StringEquals": {"aws:ResourceTag/stack": stack}}
+
+
+def test_the_monitored_secrets_are_the_ones_the_program_creates():
+    from bootstrap.deploy_policy import MONITOR_SECRETS
+
+    names = {r.name for r in run_program("prod").of_type("aws:secretsmanager/secret:Secret")}
+    assert set(MONITOR_SECRETS) <= names

@@ -113,7 +113,7 @@ def test_one_account_for_both_stacks_gets_one_set_of_providers():
     shared = {name: {**entry, "accountId": "333333333333"} for name, entry in stacks.items()}
     run = run_bootstrap({"stacks": shared})
     assert len(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 2
-    assert len(run.of_type("aws:iam/role:Role")) == 4
+    assert len(run.of_type("aws:iam/role:Role")) == 6  # deploy, preview and monitor per stack
 
 
 def test_each_accounts_resources_go_through_a_provider_pinned_to_that_account(bootstrap_run):
@@ -127,3 +127,12 @@ def test_each_accounts_resources_go_through_a_provider_pinned_to_that_account(bo
         if resource.typ.startswith("aws:"):
             stack = resource.name.split("-")[1]
             assert f"::aws-{stack}::" in resource.provider, resource.name
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_monitor_roles_trust_runs_on_main_only(bootstrap_run, stack):
+    doc = _trust(bootstrap_run, f"roles-{stack}-monitor")
+    assert _allows(doc, GH, "sts.amazonaws.com", f"repo:{REPO}:ref:refs/heads/main")
+    assert not _allows(doc, GH, "sts.amazonaws.com", f"repo:{REPO}:ref:refs/heads/feature")
+    assert not _allows(doc, GH, "sts.amazonaws.com", f"repo:{REPO}:pull_request")
+    assert not _allows(doc, GH, "sts.amazonaws.com", "repo:someone/fork:ref:refs/heads/main")
