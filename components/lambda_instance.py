@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic as dynamic
 
+from components.naming import physical_name
 from components.settings import LaunchSettings
 
 BOOT_TIMEOUT_SECONDS = 1200  # Lambda: "Instances might take several minutes to launch."
@@ -199,7 +200,7 @@ class LambdaCloudHost(pulumi.ComponentResource):
             "instance_type": launch.instance_type,
             "region": launch.region,
             "ssh_key_name": launch.ssh_key_name,
-            "name": f"llm-cost-governance-{args.stack}-gpu",
+            "name": physical_name("gpu"),
             "boot_timeout_seconds": BOOT_TIMEOUT_SECONDS,
             "poll_seconds": POLL_SECONDS,
             "keyscan_timeout_seconds": KEYSCAN_TIMEOUT_SECONDS,
