@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 that answers from a script of responses, for client tests."""
+"""A real HTTP server on 127.0.0.1 that answers from a script of responses, for the retry-policy tests."""
 
 from __future__ import annotations
 
