@@ -14,27 +14,11 @@ from collections.abc import Sequence
 import uvicorn
 
 from llm_shared.errors import ConfigError
-from llm_shared.redaction import redact
 
 from . import env_names, json_logs
 from .app import GatewayApp
 from .config import GatewayConfig
 from .http_protocol import SERVER_OPTIONS
-
-
-class RedactSecrets(logging.Filter):
-    """Defence in depth: no log line may carry a token or key, whatever an exception message holds."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__()
-        self._secrets = tuple(s for s in secrets if s)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact(message, *self._secrets)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -48,15 +32,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parse_args(argv)
-    json_logs.configure(logging.INFO)
+    logs = json_logs.configure(logging.INFO)
     try:
         config = GatewayConfig.from_env()
     except ConfigError as exc:
         print(f"gateway: configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
-    redaction = RedactSecrets(config.secrets())
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redaction)
+    # Defence in depth: no log line may carry a token or key, whatever an exception message holds.
+    logs.setFormatter(json_logs.JsonFormatter(config.secrets()))
     # log_config=None: uvicorn's loggers propagate to the JSON handler instead of getting text ones.
     uvicorn.run(GatewayApp(config), host=config.host, port=config.port, loop="uvloop", log_level="info",
                 log_config=None, timeout_graceful_shutdown=15, **SERVER_OPTIONS)

@@ -125,16 +125,31 @@ def test_entry_point_exits_2_with_the_variable_named_and_no_secret():
     assert SERVERLESS_KEY not in result.stderr + result.stdout
 
 
-def test_log_filter_redacts_every_secret():
+def test_log_lines_redact_every_secret_in_the_message_the_fields_and_a_traceback():
+    import io
+    import json
     import logging
 
-    from gateway.__main__ import RedactSecrets
+    from gateway.json_logs import JsonFormatter
 
     config = GatewayConfig.from_env(BASE)
-    record = logging.LogRecord("gateway", logging.WARNING, __file__, 1, "upstream said %s and %s",
-                               (f"Bearer {SERVERLESS_KEY}", ADMIN_TOKEN), None)
-    assert RedactSecrets(config.secrets()).filter(record)
-    assert record.getMessage() == "upstream said Bearer *** and ***"
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter(config.secrets()))
+    log = logging.getLogger("gateway.test-redaction")
+    log.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError(f"upstream echoed Bearer {SERVERLESS_KEY}")
+        except RuntimeError:
+            log.exception("upstream said %s", ADMIN_TOKEN, extra={"detail": {"key": SERVERLESS_KEY}})
+    finally:
+        log.removeHandler(handler)
+    [line] = out.getvalue().splitlines()
+    entry = json.loads(line)
+    assert entry["message"] == "upstream said ***"
+    assert "Bearer ***" in entry["exc_info"] and "***" in entry["detail"]  # the old filter missed both
+    assert SERVERLESS_KEY not in line and ADMIN_TOKEN not in line
 
 
 def test_a_catalog_whose_largest_request_overflows_a_ledger_integer_is_refused_at_start(tmp_path):
