@@ -59,8 +59,9 @@ def _zone(name: str) -> tzinfo:
     return UTC if name.upper() in ("UTC", "ETC/UTC", "Z") else parse_zone(name)
 
 
-def _url(name: str, value: str, problems: list[str]) -> str:
-    """A bearer token or API key travels on it: the shared rule (TLS, plain http only to loopback)."""
+def secret_base_url(name: str, value: str, problems: list[str]) -> str:
+    """A bearer token or API key travels on it: the shared rule (TLS, plain http only to loopback),
+    reported as a problem naming the variable; the tracker and the usage exporter both read with it."""
     problem = secret_url_problem(value)
     if problem:
         problems.append(f"{name}: {problem}; give a base URL such as https://gateway.example.com")
@@ -153,9 +154,9 @@ def load_tracker_config(environ: Mapping[str, str]) -> TrackerConfig:
 
     gateway_url = get(env.GATEWAY_URL)
     if gateway_url is not None:
-        gateway_url = _url(env.GATEWAY_URL, gateway_url, problems)
-    lambda_api_url = _url(env.LAMBDA_CLOUD_API_URL,
-                          get(env.LAMBDA_CLOUD_API_URL) or DEFAULT_LAMBDA_CLOUD_API_URL, problems)
+        gateway_url = secret_base_url(env.GATEWAY_URL, gateway_url, problems)
+    lambda_api_url = secret_base_url(env.LAMBDA_CLOUD_API_URL,
+                                    get(env.LAMBDA_CLOUD_API_URL) or DEFAULT_LAMBDA_CLOUD_API_URL, problems)
 
     instance_type = get(env.GPU_INSTANCE_TYPE)
     api_key_secret = get(env.LAMBDA_API_KEY_SECRET_ARN)

@@ -24,7 +24,7 @@ from llm_shared.errors import ConfigError
 from llm_shared.usage_records import FIELD_NAMES, MAX_LIMIT, UsageRecordsError, parse_page
 
 from . import env_names as env
-from .config import _url
+from .config import secret_base_url
 from .secrets import SecretCache, aws_client
 from .usage import DEFAULT_TIMEOUT, UsageReadError, get_json
 
@@ -56,7 +56,7 @@ def load_export_settings(environ: Mapping[str, str]) -> ExportSettings:
     """Validate the exporter's environment; raise ConfigError naming every bad variable."""
     get = {name: environ.get(name, "").strip() for name in (*env.EXPORT_REQUIRED, env.EXPORT_PAGE_SIZE)}
     problems = [f"{name}: required, not set" for name in env.EXPORT_REQUIRED if not get[name]]
-    url = _url(env.GATEWAY_URL, get[env.GATEWAY_URL], problems) if get[env.GATEWAY_URL] else ""
+    url = secret_base_url(env.GATEWAY_URL, get[env.GATEWAY_URL], problems) if get[env.GATEWAY_URL] else ""
     prefix = get[env.EXPORT_PREFIX]
     if prefix and not _PREFIX.match(prefix):
         problems.append(f"{env.EXPORT_PREFIX}: {prefix!r} must be S3-safe characters ending in '/'")
