@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from llm_shared.money import pico_to_usd
@@ -22,6 +23,7 @@ from llm_shared.usage_schema import UsageSummary
 from .cloudwatch_push import build_metric_data, push
 from .config import TrackerConfig
 from .figures import Figures, calendar_periods, compute_figures, run_timestamp
+from .gateway_deps import GatewayDeps, default_session
 from .gpu import DEFAULT_TIMEOUT as GPU_TIMEOUT
 from .gpu import resolve_price
 from .secrets import SecretCache, aws_client
@@ -37,35 +39,17 @@ class InconsistentUsageError(UsageReadError):
 
 
 @dataclass
-class Deps:
+class Deps(GatewayDeps):
     """What a run talks to; the handler keeps one per warm container, tests build their own."""
 
-    secrets: SecretCache
-    session_factory: Callable[[], Any]
     cloudwatch_factory: Callable[[], Any]
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    _session: Any = field(default=None, repr=False)
-    _cloudwatch: Any = field(default=None, repr=False)
 
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            self._session = self.session_factory()
-        return self._session
-
-    @property
+    @cached_property
     def cloudwatch(self) -> Any:
-        if self._cloudwatch is None:
-            self._cloudwatch = self.cloudwatch_factory()
-        return self._cloudwatch
-
-
-def default_session() -> Any:
-    from llm_shared.http import build_session  # deferred: requests costs ~130 ms to import
-
-    return build_session()
+        return self.cloudwatch_factory()
 
 
 def default_cloudwatch() -> Any:
@@ -90,18 +74,11 @@ def _usd(pico: int) -> str:
 
 def _read_usage(settings: TrackerConfig, deps: Deps, day_period: Period,
                 month_period: Period) -> tuple[UsageSummary, UsageSummary]:
-    for attempt in (1, 2):
-        token = deps.secrets.get(settings.gateway_token_secret)
-        try:
-            day = fetch_summary(deps.session, settings.gateway_url, token, day_period, timeout=deps.timeout)
-            month = fetch_summary(deps.session, settings.gateway_url, token, month_period,
-                                  timeout=deps.timeout)
-            break
-        except UsageReadError as exc:
-            # A warm container may hold a token rotated since: refetch it once, then give up.
-            if attempt == 2 or exc.status not in (401, 403):
-                raise
-            deps.secrets.forget(settings.gateway_token_secret)
+    def read(token: str) -> tuple[UsageSummary, UsageSummary]:
+        return (fetch_summary(deps.session, settings.gateway_url, token, day_period, timeout=deps.timeout),
+                fetch_summary(deps.session, settings.gateway_url, token, month_period, timeout=deps.timeout))
+
+    day, month = deps.with_token(settings.gateway_token_secret, read)
     if day.total_cost_pico > month.total_cost_pico:
         raise InconsistentUsageError(
             f"usage summaries disagree: the day's cost {day.total_cost_pico} pUSD exceeds the month's "

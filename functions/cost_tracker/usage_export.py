@@ -16,8 +16,9 @@ import io
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from llm_shared.errors import ConfigError
@@ -25,6 +26,7 @@ from llm_shared.usage_records import FIELD_NAMES, MAX_LIMIT, UsageRecordsError, 
 
 from . import env_names as env
 from .config import secret_base_url
+from .gateway_deps import GatewayDeps, default_session
 from .secrets import SecretCache, aws_client
 from .usage import DEFAULT_TIMEOUT, UsageReadError, get_json
 
@@ -115,30 +117,16 @@ def csv_gz(records: Iterable[Mapping[str, Any]], stack: str) -> bytes:
 # -- I/O ------------------------------------------------------------------------------------------
 
 @dataclass
-class ExportDeps:
-    secrets: SecretCache
-    session_factory: Callable[[], Any]
+class ExportDeps(GatewayDeps):
     s3_factory: Callable[[], Any]
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
-    _session: Any = field(default=None, repr=False)
-    _s3: Any = field(default=None, repr=False)
 
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            self._session = self.session_factory()
-        return self._session
-
-    @property
+    @cached_property
     def s3(self) -> Any:
-        if self._s3 is None:
-            self._s3 = self.s3_factory()
-        return self._s3
+        return self.s3_factory()
 
 
 def default_export_deps() -> ExportDeps:
-    from .run import default_session
-
     return ExportDeps(SecretCache(), default_session, lambda: aws_client("s3"))
 
 
@@ -152,17 +140,9 @@ def exported_cursor(s3: Any, bucket: str, prefix: str) -> int:
 
 def fetch_page(settings: ExportSettings, deps: ExportDeps, after: int) -> Any:
     where = f"gateway usage records {RECORDS_PATH}?after={after}"
-    for attempt in (1, 2):
-        token = deps.secrets.get(settings.gateway_token_secret)
-        try:
-            query = {"after": after, "limit": settings.page_size}
-            payload = get_json(deps.session, settings.gateway_url, RECORDS_PATH, query, token, where,
-                               timeout=deps.timeout)
-            break
-        except UsageReadError as exc:
-            if attempt == 2 or exc.status not in (401, 403):  # a rotated token: refetch it once
-                raise
-            deps.secrets.forget(settings.gateway_token_secret)
+    query = {"after": after, "limit": settings.page_size}
+    payload = deps.with_token(settings.gateway_token_secret, lambda token: get_json(
+        deps.session, settings.gateway_url, RECORDS_PATH, query, token, where, timeout=deps.timeout))
     try:
         return parse_page(payload, after=after, limit=settings.page_size)
     except UsageRecordsError as exc:

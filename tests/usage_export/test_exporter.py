@@ -82,11 +82,11 @@ class FailingPut:
 def test_a_failed_run_resumes_after_the_last_object_it_wrote(aws, gw):
     chat(gw, 7)
     settings, deps = export_settings(aws, gw.url, page_size=3), export_deps(aws)
-    deps._s3 = FailingPut(aws.s3, fail_on=2)
+    deps.s3 = FailingPut(aws.s3, fail_on=2)
     with pytest.raises(ConnectionError):
         export_once(settings, deps)
     assert sorted(objects(aws)) == [object_key(PREFIX, 1, 3)]
-    deps._s3 = aws.s3
+    deps.s3 = aws.s3
     report = export_once(settings, deps)
     assert report["from_cursor"] == 3 and report["records"] == 4
     ids = [r["request_id"] for r in exported_rows(aws)]
