@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -60,6 +61,16 @@ def add_usage(ledger: Ledger, when: datetime, model: str, backend: str = "server
     return cost * count
 
 
+@contextlib.contextmanager
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for every AWS call, with throwaway credentials so nothing can reach a real account."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
 @dataclass
 class Aws:
     cloudwatch: Any
@@ -70,10 +81,7 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
+    with mocked_aws(monkeypatch):
         sm = boto3.client("secretsmanager", region_name=REGION)
         token_arn = sm.create_secret(Name="llm/gateway-admin-token", SecretString=GATEWAY_TOKEN)["ARN"]
         key_arn = sm.create_secret(Name="llm/lambda-api-key", SecretString=LAMBDA_API_KEY)["ARN"]

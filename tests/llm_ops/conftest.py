@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from llm_ops.client import GatewayClient
-from standins import standin_server
-from tests.gateway.conftest import ADMIN_TOKEN, CLIENT_TOKEN, Backends, Gateway, running_gateway
+from tests.gateway import conftest as gateway_fixtures
+from tests.gateway.conftest import ADMIN_TOKEN, CLIENT_TOKEN, Gateway
+
+# The gateway tests' own fixtures, served to these tests too (one real gateway on both stand-ins).
+backends, gw = gateway_fixtures.backends, gateway_fixtures.gw
 
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def backends() -> Iterator[Backends]:
-    with standin_server("serverless") as serverless, standin_server("gpu") as gpu:
-        yield Backends(serverless, gpu)
-
-
-@pytest.fixture
-def gw(backends: Backends, tmp_path: Path) -> Iterator[Gateway]:
-    backends.reset()
-    with running_gateway(backends, tmp_path) as gateway:
-        yield gateway
 
 
 @pytest.fixture

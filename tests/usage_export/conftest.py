@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from cost_tracker import env_names as env
 from cost_tracker.secrets import SecretCache
 from cost_tracker.usage_export import ExportDeps, ExportSettings, load_export_settings
 from llm_shared.http import build_session
-from tests.gateway.conftest import ADMIN_TOKEN, Backends, Gateway, running_gateway
+from tests.cost_tracker.conftest import REGION, mocked_aws
+from tests.gateway import conftest as gateway_fixtures
+from tests.gateway.conftest import ADMIN_TOKEN
 
-REGION = "us-east-1"
+# The gateway tests' own fixtures, served to these tests too (one real gateway on both stand-ins).
+backends, gw = gateway_fixtures.backends, gateway_fixtures.gw
+
 BUCKET = "llm-usage-export-test"
 PREFIX = "usage/staging/"
 
@@ -30,30 +32,12 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
+    with mocked_aws(monkeypatch):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         sm = boto3.client("secretsmanager", region_name=REGION)
         arn = sm.create_secret(Name="llm/gateway-admin-token", SecretString=ADMIN_TOKEN)["ARN"]
         yield Aws(s3, arn)
-
-
-@pytest.fixture(scope="module")
-def backends() -> Iterator[Backends]:
-    from standins import standin_server
-
-    with standin_server("serverless") as serverless, standin_server("gpu") as gpu:
-        yield Backends(serverless, gpu)
-
-
-@pytest.fixture
-def gw(backends: Backends, tmp_path: Path) -> Iterator[Gateway]:
-    backends.reset()
-    with running_gateway(backends, tmp_path) as gateway:
-        yield gateway
 
 
 def export_settings(aws: Aws, gateway_url: str, page_size: int = 3) -> ExportSettings:
