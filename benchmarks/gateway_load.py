@@ -1,10 +1,15 @@
-"""Load benchmark: the same stand-in upstream bare, behind the gateway, and behind LiteLLM proxy.
+"""Load benchmark: one stand-in upstream bare, behind a minimal proxy, the gateway and LiteLLM proxy.
 
-Run from the repository root:  .venv/bin/python benchmarks/gateway_load.py
+Run from the repository root:  .venv/bin/python benchmarks/gateway_load.py   (or make bench-gateway)
 It starts everything on 127.0.0.1 (each server in its own process), drives each target with
-`wrk` (Debian package `wrk`) at 1 and 32 connections, prints throughput and p50/p99 latency and
-the ratios, and stops everything. LiteLLM (`litellm[proxy]`) is installed on first use into
-build/litellm-venv, a separate environment, and runs with one worker. Not part of `make test`.
+`wrk` (Debian package `wrk`) at 1 and 32 connections and prints, per run: throughput, p50/p99
+latency, CPU µs per request of each process (the target's and the upstream's, utime+stime from
+/proc over the run), and the ratios gateway / minimal proxy and gateway / LiteLLM. The minimal
+proxy (benchmarks/minimal_proxy.py) is the baseline: the same kind of server and the old client
+with a batched ledger and nothing else. After each ledger-keeping target the script checks that
+every completed request has its ledger row (it exits non-zero if not). LiteLLM
+(`litellm[proxy]`) is installed on first use into build/litellm-venv, a separate environment, and
+runs with one worker. Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -66,6 +71,36 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us: dict[str, float] | None = None  # process name -> CPU µs per request
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its live children (a server's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for candidate in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out + [g for c in out for g in _children(c)]
+
+
+def upstream_pid() -> int:
+    """The stand-in process this script started (a child running `-m standins`)."""
+    for child in _children(os.getpid()):
+        with contextlib.suppress(OSError):
+            if b"standins" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+    raise RuntimeError("stand-in process not found")
 
 
 def _free_port() -> int:
@@ -105,8 +140,32 @@ def _process(command: list[str], env: dict[str, str], log_path: Path) -> Iterato
                 proc.wait(15)
 
 
+@dataclass
+class Target:
+    name: str
+    url: str
+    token: str
+    pid: int | None = None  # None: the bare upstream itself
+
+
 @contextlib.contextmanager
-def gateway(upstream: str, workdir: Path) -> Iterator[str]:
+def minimal_proxy(upstream: str, workdir: Path) -> Iterator[Target]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}"}
+    command = [sys.executable, str(ROOT / "benchmarks" / "minimal_proxy.py"), upstream,
+               str(workdir / "proxy.sqlite3"), str(port)]
+    with _process(command, env, workdir / "proxy.log") as proc:
+        _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
+        yield Target("proxy", f"http://127.0.0.1:{port}/v1", "unused", proc.pid)
+
+
+def proxy_rows(target: Target) -> int:
+    with urllib.request.urlopen(target.url.removesuffix("/v1") + "/count", timeout=30) as response:
+        return int(response.read())
+
+
+@contextlib.contextmanager
+def gateway(upstream: str, workdir: Path) -> Iterator[Target]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}",
            "GATEWAY_CLIENT_TOKENS": CLIENT_TOKEN, "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -114,9 +173,9 @@ def gateway(upstream: str, workdir: Path) -> Iterator[str]:
            "DAILY_BUDGET_USD": "1000000", "MONTHLY_BUDGET_USD": "10000000",
            "LEDGER_PATH": str(workdir / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
            "GATEWAY_PORT": str(port)}
-    with _process([sys.executable, "-m", "gateway"], env, workdir / "gateway.log"):
+    with _process([sys.executable, "-m", "gateway"], env, workdir / "gateway.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield Target("gateway", f"http://127.0.0.1:{port}/v1", CLIENT_TOKEN, proc.pid)
 
 
 def ensure_litellm() -> Path | None:
@@ -141,7 +200,7 @@ def ensure_litellm() -> Path | None:
 
 
 @contextlib.contextmanager
-def litellm(cli: Path, upstream: str, workdir: Path) -> Iterator[str]:
+def litellm(cli: Path, upstream: str, workdir: Path) -> Iterator[Target]:
     port = _free_port()
     config = workdir / "litellm.yaml"
     config.write_text(
@@ -163,9 +222,9 @@ def litellm(cli: Path, upstream: str, workdir: Path) -> Iterator[str]:
     env.pop("DATABASE_URL", None)
     command = [str(cli), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
                "--num_workers", "1"]
-    with _process(command, env, workdir / "litellm.log"):
+    with _process(command, env, workdir / "litellm.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/health/liveliness", 120)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield Target("litellm", f"http://127.0.0.1:{port}/v1", LITELLM_KEY, proc.pid)
 
 
 def run_wrk(url: str, token: str, connections: int, seconds: int, workdir: Path) -> Result | None:
@@ -180,7 +239,7 @@ def run_wrk(url: str, token: str, connections: int, seconds: int, workdir: Path)
             data = json.loads(line[len("WRK_JSON "):])
             return Result("", connections, data["requests"] / (data["duration_us"] / 1e6),
                           data["p50_us"] / 1000, data["p99_us"] / 1000,
-                          data["socket_errors"] + data["status_errors"])
+                          data["socket_errors"] + data["status_errors"], data["requests"])
     print(out)
     return None
 
@@ -204,20 +263,37 @@ def ledger_requests(url: str) -> int:
         return int(json.loads(response.read())["totals"]["requests"])
 
 
-def measure(name: str, url: str, token: str, args: argparse.Namespace, workdir: Path) -> list[Result]:
-    check_once(url, token)
-    run_wrk(url, token, 32, args.warmup, workdir)  # warm pools and caches, discarded
+def measure(target: Target, upstream: int, args: argparse.Namespace,
+            workdir: Path) -> tuple[list[Result], int]:
+    """wrk at 1 and 32 connections; also returns how many requests completed in all (warm-up too)."""
+    check_once(target.url, target.token)
+    warm = run_wrk(target.url, target.token, 32, args.warmup, workdir)  # warm pools and caches
+    completed = 1 + (warm.requests if warm else 0)
     results = []
     for connections in (1, 32):
-        result = run_wrk(url, token, connections, args.seconds, workdir)
+        pids = {"upstream": upstream, **({target.name: target.pid} if target.pid else {})}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        result = run_wrk(target.url, target.token, connections, args.seconds, workdir)
         if result is None:
-            print(f"{name}: wrk produced no result at {connections} connections", flush=True)
+            print(f"{target.name}: wrk produced no result at {connections} connections", flush=True)
             continue
-        result.target = name
+        completed += result.requests
+        result.target = target.name
+        result.cpu_us = {name: (cpu_seconds(pid) - before[name]) / max(result.requests, 1) * 1e6
+                         for name, pid in pids.items()}
         results.append(result)
-        print(f"  {name:<8} c={connections:<3} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-              f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}", flush=True)
-    return results
+        cpu = "  ".join(f"{name} {us:5.0f} µs" for name, us in result.cpu_us.items())
+        print(f"  {target.name:<8} c={connections:<3} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+              f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  CPU/request: {cpu}", flush=True)
+    return results, completed
+
+
+def check_rows(name: str, completed: int, rows: int) -> bool:
+    """Every completed request must have its row; rows may exceed it by requests wrk cut off at the end."""
+    ok = rows >= completed
+    print(f"  {name} ledger: {rows} rows for {completed} completed requests: "
+          f"{'every completed request recorded' if ok else f'MISSING {completed - rows}'}", flush=True)
+    return ok
 
 
 def stream_first_byte_ms(url: str, token: str, count: int = 200) -> tuple[float, float]:
@@ -251,22 +327,26 @@ def stream_first_byte_ms(url: str, token: str, count: int = 200) -> tuple[float,
 
 def report(results: list[Result]) -> None:
     by = {(r.target, r.connections): r for r in results}
-    print("\n| target | connections | req/s | p50 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| target | connections | req/s | p50 ms | p99 ms | errors | CPU µs/request (target) "
+          "| CPU µs/request (upstream) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
+        cpu = r.cpu_us or {}
         print(f"| {r.target} | {r.connections} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
-              f"| {r.errors} |")
+              f"| {r.errors} | {cpu.get(r.target, 0):.0f} | {cpu.get('upstream', 0):.0f} |")
     print()
-    bare1, gw1 = by.get(("bare", 1)), by.get(("gateway", 1))
-    if bare1 and gw1:
-        added = gw1.p50_ms - bare1.p50_ms
-        print(f"gateway added p50 latency at 1 connection: {added:.3f} ms (target <= 1 ms)")
-    gw32, lite32 = by.get(("gateway", 32)), by.get(("litellm", 32))
+    bare1 = by.get(("bare", 1))
+    for name in ("proxy", "gateway"):
+        one = by.get((name, 1))
+        if bare1 and one:
+            print(f"{name} added p50 latency at 1 connection: {one.p50_ms - bare1.p50_ms:.3f} ms"
+                  + (" (target <= 0.5 ms)" if name == "gateway" else ""))
+    gw32, proxy32, lite32 = by.get(("gateway", 32)), by.get(("proxy", 32)), by.get(("litellm", 32))
+    if gw32 and proxy32 and proxy32.rps > 0:
+        print(f"gateway / minimal proxy throughput at 32 connections: {gw32.rps / proxy32.rps:.2f}x "
+              "(target >= 1.0x, stretch 1.3x)")
     if gw32 and lite32 and lite32.rps > 0:
         print(f"gateway / LiteLLM throughput at 32 connections: {gw32.rps / lite32.rps:.1f}x (target >= 25x)")
-    bare32 = by.get(("bare", 32))
-    if gw32 and bare32:
-        print(f"gateway / bare throughput at 32 connections: {gw32.rps / bare32.rps:.2f}")
 
 
 def main() -> None:
@@ -279,21 +359,27 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
     results: list[Result] = []
+    rows_ok = True
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp, standin_process("upstream") as upstream:
         workdir = Path(tmp)
+        upstream_process = upstream_pid()
         print(f"upstream stand-in: {upstream}", flush=True)
-        results += measure("bare", upstream, "unused", args, workdir)
+        results += measure(Target("bare", upstream, "unused"), upstream_process, args, workdir)[0]
         bare_stream = stream_first_byte_ms(upstream, "unused")
-        with gateway(upstream, workdir) as url:
-            results += measure("gateway", url, CLIENT_TOKEN, args, workdir)
-            gateway_stream = stream_first_byte_ms(url, CLIENT_TOKEN)
-            print(f"  gateway ledger: {ledger_requests(url)} requests recorded in today's usage summary",
-                  flush=True)
+        with minimal_proxy(upstream, workdir) as target:
+            measured, completed = measure(target, upstream_process, args, workdir)
+            results += measured
+            rows_ok &= check_rows("proxy", completed, proxy_rows(target))
+        with gateway(upstream, workdir) as target:
+            measured, completed = measure(target, upstream_process, args, workdir)
+            results += measured
+            rows_ok &= check_rows("gateway", completed, ledger_requests(target.url))
+            gateway_stream = stream_first_byte_ms(target.url, CLIENT_TOKEN)
         cli = None if args.skip_litellm else ensure_litellm()
         if cli is not None:
             try:
-                with litellm(cli, upstream, workdir) as url:
-                    results += measure("litellm", url, LITELLM_KEY, args, workdir)
+                with litellm(cli, upstream, workdir) as target:
+                    results += measure(target, upstream_process, args, workdir)[0]
             except (RuntimeError, OSError) as exc:
                 log = workdir / "litellm.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -302,6 +388,8 @@ def main() -> None:
     print(f"streaming, 1 connection, p50: first chunk bare {bare_stream[0]:.2f} ms, gateway "
           f"{gateway_stream[0]:.2f} ms; whole stream bare {bare_stream[1]:.2f} ms, gateway "
           f"{gateway_stream[1]:.2f} ms")
+    if not rows_ok:
+        sys.exit("a completed request has no ledger row")
 
 
 if __name__ == "__main__":
