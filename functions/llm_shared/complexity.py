@@ -16,7 +16,6 @@ MEDIUM = "medium"
 HIGH = "high"
 LEVELS = (LOW, MEDIUM, HIGH)
 
-_CODE_FENCE = re.compile(r"```")
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _CODE_SHAPE = re.compile(r"(\bdef |\bclass |\breturn\b|=>|;\s*$|\{\s*$|\bSELECT\b.+\bFROM\b)", re.M | re.I)
 _STEP_LINE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.M)
@@ -43,6 +42,51 @@ _EASY_CUES = (
 )
 
 
+# Every cue of the three lists in one tuple (the lists stay the rule). Short texts are scanned
+# once by a prefix-tree regex that finds the longest cue starting at each position; the cues
+# contained in a found one are present too. Long texts are faster with one `in` per cue.
+_ALL_CUES = (*_HARD_CUES, *_EASY_CUES, *_TASK_CUES)
+_HARD_END = len(_HARD_CUES)
+_EASY_END = _HARD_END + len(_EASY_CUES)
+_SHORT_TEXT = 160
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+_CUE_SCAN = re.compile(f"(?=({_trie_pattern(_ALL_CUES)}))")
+_CONTAINED = {cue: tuple(i for i, other in enumerate(_ALL_CUES) if other in cue) for cue in _ALL_CUES}
+
+
+def _cues_present(lowered: str) -> list[bool]:
+    if len(lowered) > _SHORT_TEXT:
+        return list(map(lowered.__contains__, _ALL_CUES))
+    present = [False] * len(_ALL_CUES)
+    for found in set(_CUE_SCAN.findall(lowered)):
+        for index in _CONTAINED[found]:
+            present[index] = True
+    return present
+
+# A code-shape match needs one of these in the lower-cased text (ASCII only: under re.I some
+# non-ASCII letters such as 'ſ' match 's', so non-ASCII text always runs the regex).
+_CODE_SHAPE_NEEDS = ("def ", "class ", "return", "=>", ";", "{", "select")
+
+
 @dataclass(frozen=True, slots=True)
 class ComplexityEstimate:
     """The level plus the score and features that produced it, for the routing reason."""
@@ -52,9 +96,14 @@ class ComplexityEstimate:
     features: dict[str, float]
 
 
-def _text_of(messages: Iterable[Mapping[str, object]]) -> tuple[str, str, int]:
-    """(last user text, all text, number of user turns); content may be a list of parts."""
-    last_user, parts, turns = "", [], 0
+def _text_of(messages: Iterable[Mapping[str, object]]) -> tuple[str, int, int, int]:
+    """(last user text, its words, words of all text, user turns); content may be a list of parts.
+
+    Words are counted per message: the separators that used to join the texts are not word
+    characters, so the sum equals the count over the joined text, and each text is scanned once.
+    """
+    last_user, turns, context_words = "", 0, 0
+    last_user_words = 0
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):
@@ -63,25 +112,33 @@ def _text_of(messages: Iterable[Mapping[str, object]]) -> tuple[str, str, int]:
                 p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
             )
         text = content if isinstance(content, str) else ""
-        parts.append(text)
+        words = len(_WORD.findall(text)) if text else 0
+        context_words += words
         if message.get("role") == "user":
-            last_user, turns = text, turns + 1
-    return last_user, "\n".join(parts), turns
+            last_user, last_user_words, turns = text, words, turns + 1
+    return last_user, last_user_words, context_words, turns
+
+
+def _code_lines(text: str, lowered: str) -> int:
+    if text.isascii() and not any(map(lowered.__contains__, _CODE_SHAPE_NEEDS)):
+        shapes = 0
+    else:
+        shapes = len(_CODE_SHAPE.findall(text))
+    return shapes + (len(_INLINE_CODE.findall(text)) // 3 if "`" in text else 0)
 
 
 def estimate(messages: Iterable[Mapping[str, object]]) -> ComplexityEstimate:
     """Score a conversation; thresholds were tuned on tests/data/complexity_prompts.json."""
-    last_user, everything, turns = _text_of(messages)
+    last_user, words, context_words, turns = _text_of(messages)
     lowered = last_user.lower()
-    words = len(_WORD.findall(last_user))
-    context_words = len(_WORD.findall(everything))
-    fences = len(_CODE_FENCE.findall(last_user)) // 2
-    code_lines = len(_CODE_SHAPE.findall(last_user)) + len(_INLINE_CODE.findall(last_user)) // 3
+    fences = last_user.count("```") // 2
+    code_lines = _code_lines(last_user, lowered)
     questions = last_user.count("?")
-    steps = len(_STEP_LINE.findall(last_user))
-    hard = sum(1 for cue in _HARD_CUES if cue in lowered)
-    easy = sum(1 for cue in _EASY_CUES if cue in lowered)
-    task = sum(1 for cue in _TASK_CUES if cue in lowered)
+    steps = len(_STEP_LINE.findall(last_user)) if last_user else 0
+    present = _cues_present(lowered)
+    hard = sum(present[:_HARD_END])
+    easy = sum(present[_HARD_END:_EASY_END])
+    task = sum(present[_EASY_END:])
 
     features = {
         "words": float(words),
