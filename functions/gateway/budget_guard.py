@@ -49,12 +49,16 @@ class Reservation:
 class _Window:
     period: Period
     budget_pico: int
+    warning_pico: int  # least committed spend that is a warning / exceeded (budget.threshold_pico)
+    critical_pico: int
     spent_pico: int = 0
     reserved_pico: int = 0
 
-    @property
-    def committed_pico(self) -> int:
-        return self.spent_pico + self.reserved_pico
+    def status(self) -> str:
+        committed = self.spent_pico + self.reserved_pico
+        if committed >= self.critical_pico:
+            return budget_maths.EXCEEDED
+        return budget_maths.WARNING if committed >= self.warning_pico else budget_maths.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,10 @@ class BudgetGuard:
         self._month = self._window(month_period(now, self._zone), budgets.monthly_pico)
 
     def _window(self, period: Period, budget_pico: int) -> _Window:
-        return _Window(period, budget_pico, spent_pico=self._lookup(period.start, period.end))
+        warning = budget_maths.threshold_pico(budget_pico, self._thresholds.warning)
+        critical = budget_maths.threshold_pico(budget_pico, self._thresholds.critical)
+        spent = self._lookup(period.start, period.end)
+        return _Window(period, budget_pico, warning, critical, spent_pico=spent)
 
     def _roll(self) -> None:
         now = self._clock()
@@ -96,19 +103,18 @@ class BudgetGuard:
         if now >= self._month.period.end or now < self._month.period.start:
             self._month = self._window(month_period(now, self._zone), self._budgets.monthly_pico)
 
-    def _status(self, window: _Window) -> str:
-        return budget_maths.status_for(window.committed_pico, window.budget_pico, self._thresholds)
-
     def status(self) -> str:
         """The worse of the day's and month's status on committed spend: ok, warning or exceeded."""
         self._roll()
-        order = (budget_maths.OK, budget_maths.WARNING, budget_maths.EXCEEDED)
-        return max(self._status(self._day), self._status(self._month), key=order.index)
+        day, month = self._day.status(), self._month.status()
+        if day == month or month == budget_maths.OK:
+            return day
+        return month if day == budget_maths.OK or month == budget_maths.EXCEEDED else day
 
     def windows(self) -> tuple[WindowState, WindowState]:
         """(day, month) as admission sees them: settled spend, reservations and each one's status."""
         self._roll()
-        day, month = (WindowState(w.period, w.budget_pico, w.spent_pico, w.reserved_pico, self._status(w))
+        day, month = (WindowState(w.period, w.budget_pico, w.spent_pico, w.reserved_pico, w.status())
                       for w in (self._day, self._month))
         return day, month
 
@@ -124,8 +130,8 @@ class BudgetGuard:
         """The 429 for a request refused now: retry after the month ends if its budget is used up,
         else after the day ends (the earliest moment a fresh period admits again)."""
         self._roll()
-        month_used_up = self._status(self._month) == budget_maths.EXCEEDED
-        end = self._month.period.end if month_used_up else self._day.period.end
+        month = self._month
+        end = month.period.end if month.status() == budget_maths.EXCEEDED else self._day.period.end
         return budget_exceeded(max(1, math.ceil((end - self._clock()).total_seconds())))
 
     def settle(self, reservation: Reservation, actual_pico: int) -> None:

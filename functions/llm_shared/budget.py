@@ -6,8 +6,10 @@ Thresholds are percentages of the budget (defaults 80 and 100) and are validated
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from .errors import ConfigError
 from .money import pico_to_usd, usd_to_pico
@@ -98,6 +100,15 @@ def status_for(spent_pico: int, budget_pico: int, thresholds: Thresholds = Thres
     if pct >= thresholds.warning:
         return WARNING
     return OK
+
+
+def threshold_pico(budget_pico: int, percent: Decimal) -> int:
+    """The least whole-picodollar spend at which `status_for` reaches `percent` of the budget.
+
+    Precomputed once per period, it turns the request path's exact Decimal comparison into one
+    integer comparison (spent >= threshold_pico  <=>  percent_used >= percent).
+    """
+    return math.ceil(Fraction(percent) * budget_pico / 100)
 
 
 def evaluate_period(period: str, spent_pico: int, budget_pico: int,

@@ -250,3 +250,40 @@ def test_a_request_with_tools_reserves_for_its_tool_definitions(backends, tmp_pa
         assert response.status_code == 200
     bound = prompt_upper_bound(HELLO) + len(json.dumps(TOOLS).encode())
     assert held[0].reserved_pico >= worst_case_cost_pico(model, bound, 50)
+
+
+def test_integer_thresholds_equal_the_decimal_rule_on_random_cases():
+    """The guard compares committed spend with precomputed integer thresholds; the tracker and the
+    summary use the exact Decimal rule. Both must give the same status for every spend."""
+    import random
+    from decimal import Decimal
+
+    from llm_shared.budget import status_for, threshold_pico
+
+    rng = random.Random(1202)
+    percents = [Decimal(rng.randint(1, 10_000)) / 100 for _ in range(40)]
+    percents += [Decimal("80"), Decimal("100"), Decimal("33.33"), Decimal("0.01"), Decimal("66.666")]
+    now = Clock(datetime(2026, 3, 10, 12, tzinfo=UTC))
+    for _ in range(1500):
+        budget = rng.choice((1, 3, 7, usd_to_pico("0.01"), usd_to_pico("10"), usd_to_pico("1000000"),
+                             rng.randint(1, 10**19)))
+        warning, critical = sorted(rng.sample(percents, 2))
+        if warning == critical:
+            continue
+        thresholds = Thresholds(warning, critical)
+        at_warning, at_critical = threshold_pico(budget, warning), threshold_pico(budget, critical)
+        for spent in {0, at_warning - 1, at_warning, at_critical - 1, at_critical, at_critical + 1,
+                      rng.randint(0, 2 * budget)} - {-1}:
+            guard = BudgetGuard(Budgets(budget, budget), thresholds, "UTC", lambda *_, s=spent: s, now)
+            assert guard.status() == status_for(spent, budget, thresholds), (budget, warning, critical, spent)
+
+
+def test_status_is_the_worse_of_day_and_month():
+    now = Clock(datetime(2026, 3, 10, 12, tzinfo=UTC))
+    day, month = day_period(now(), UTC), month_period(now(), UTC)
+    for day_spent, month_spent, expected in (("0", "0", "ok"), ("8", "8", "warning"), ("1", "80", "warning"),
+                                             ("10", "80", "exceeded"), ("8", "100", "exceeded"),
+                                             ("9", "90", "warning"), ("7.99", "79.99", "ok")):
+        guard, _ = _guard(now, spent={(day.start, day.end): usd_to_pico(day_spent),
+                                      (month.start, month.end): usd_to_pico(month_spent)})
+        assert guard.status() == expected, (day_spent, month_spent)
