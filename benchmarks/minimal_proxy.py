@@ -20,8 +20,8 @@ import aiohttp
 import orjson
 import uvicorn
 
+from gateway.ledger import Ledger, UsageRecord
 from gateway.ledger_writer import LedgerWriter
-from llm_shared.ledger import Ledger, UsageRecord
 
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 

@@ -52,11 +52,24 @@ ALTER TABLE usage_with_seq RENAME TO usage;
 {_INDEX}
 """  # noqa: S608 - constant column lists, no input
 
-_INSERT = (
+_INSERT_HEAD = (
     "INSERT OR IGNORE INTO usage (request_id, ts_ms, model, backend, prompt_tokens, "
     "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id, complexity, "
-    "cost_priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "cost_priority) VALUES "
 )
+_ROW_VALUES = 14  # values per row, as UsageRecord.as_row gives them
+# Rows per INSERT statement: one statement steps SQLite once for the lot, so the writer thread
+# gives the interpreter lock back (and waits to re-take it from a busy request loop) once per
+# ROWS_PER_STATEMENT rows, where executemany did it for every row. 14 x 500 parameters stay far
+# below SQLite's limit of 32,766 bound variables.
+ROWS_PER_STATEMENT = 500
+
+
+def _insert_sql(rows: int) -> str:
+    return _INSERT_HEAD + ",".join(("(" + ",".join("?" * _ROW_VALUES) + ")",) * rows)
+
+
+_INSERT_FULL = _insert_sql(ROWS_PER_STATEMENT)
 # One page of finished rows in commit order; the export reads it (llm_shared.usage_records).
 _RECORDS = ("SELECT seq, request_id, ts_ms, model, backend, prompt_tokens, completion_tokens, cost_pico, "
             "latency_ms, status, estimated, complexity, cost_priority, user_id, session_id "
@@ -198,7 +211,10 @@ class Ledger:
         before = conn.total_changes
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(_INSERT, rows)
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start:start + ROWS_PER_STATEMENT]
+                sql = _INSERT_FULL if len(chunk) == ROWS_PER_STATEMENT else _insert_sql(len(chunk))
+                conn.execute(sql, [value for row in chunk for value in row])
         except BaseException:
             conn.execute("ROLLBACK")
             raise

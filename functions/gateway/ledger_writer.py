@@ -1,40 +1,53 @@
 """Batched ledger writes off the request path.
 
 Requests only append to a queue; a daemon thread writes everything queued in one SQLite
-transaction every `interval_s` (150 ms by default). A graceful stop writes the rest, so only a
-crash (SIGKILL, power loss) can lose records: at most the last interval's worth. A failed write
-(disk full, a lock held too long) is retried; a record that still cannot be written is logged and
-dropped alone, never with its batch.
+transaction (multi-row INSERT statements) every `interval_s` (150 ms by default), sooner when
+`wake_at_pending` records wait. A graceful stop writes the rest, so only a crash (SIGKILL, power
+loss) can lose records: those still queued, whose age `lag_s` reports. A failed write (disk full,
+a lock held too long) is retried; records that still cannot be written are written one by one,
+and each one the store refuses goes to the dead-letter file (one JSON object a line), never away.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import contextlib
+import json
 import logging
-import queue
 import threading
+import time
+from pathlib import Path
 
 from gateway.ledger import Ledger, UsageRecord
 
 log = logging.getLogger("gateway.ledger")
 DEFAULT_INTERVAL_S = 0.15
 MAX_ATTEMPTS = 5  # a failing batch is retried on the next intervals, then written record by record
+WAKE_AT_PENDING = 2000  # this many queued records wake the writer before its interval ends
+DEAD_LETTER_SUFFIX = ".dead-letter.jsonl"
 
 
 class LedgerWriter:
     """Owns a writer thread; `submit` is O(1) and never blocks on SQLite."""
 
-    def __init__(self, ledger: Ledger, interval_s: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(self, ledger: Ledger, interval_s: float = DEFAULT_INTERVAL_S, *,
+                 dead_letter_path: str | Path | None = None, wake_at_pending: int = WAKE_AT_PENDING) -> None:
         self.ledger = ledger
         self.interval_s = interval_s
-        self._queue: queue.SimpleQueue[UsageRecord] = queue.SimpleQueue()
+        self.dead_letter_path = Path(dead_letter_path or f"{ledger.path}{DEAD_LETTER_SUFFIX}")
+        self._wake_at = wake_at_pending
+        # (monotonic submit time, record); deque appends and pops are atomic, so no lock is needed.
+        self._queue: collections.deque[tuple[float, UsageRecord]] = collections.deque()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._flushed = threading.Condition()
         self._submitted = 0
-        self._written = 0  # records taken off the queue and handled (written or failed)
-        self.dropped_records = 0
+        self._written = 0  # records taken off the queue and handled (written or dead-lettered)
+        self._writing_since: float | None = None  # submit time of the oldest record being written
+        self.dead_letter_records = 0
         self.failed_writes = 0
-        self._retry: list[UsageRecord] = []
+        self._retry: list[tuple[float, UsageRecord]] = []
         self._attempts = 0
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
 
@@ -43,24 +56,34 @@ class LedgerWriter:
 
     def submit(self, record: UsageRecord) -> None:
         self._submitted += 1
-        self._queue.put(record)
+        self._queue.append((time.monotonic(), record))
+        if len(self._queue) >= self._wake_at:
+            self._wake.set()
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue) + len(self._retry)
+
+    @property
+    def lag_s(self) -> float:
+        """Age of the oldest record not yet committed: what a hard kill now would lose, in time."""
+        oldest = [t for t in (self._writing_since,) if t is not None]
+        if self._retry:
+            oldest.append(self._retry[0][0])
+        with contextlib.suppress(IndexError):  # the writer may empty the queue meanwhile
+            oldest.append(self._queue[0][0])
+        return max(time.monotonic() - min(oldest), 0.0) if oldest else 0.0
 
     def _drain(self) -> None:
         batch, self._retry = self._retry, []
-        while True:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        for _ in range(len(self._queue)):
+            batch.append(self._queue.popleft())
         if not batch:
             return
+        self._writing_since = batch[0][0]
         handled = len(batch)
         try:
-            self.ledger.record_many(batch)
+            self.ledger.record_many(record for _, record in batch)
             self._attempts = 0
         except Exception as exc:
             self.failed_writes += 1
@@ -70,20 +93,37 @@ class LedgerWriter:
                 self._retry, handled = batch, 0
             else:
                 self._attempts = 0
-                self._write_one_by_one(batch)
+                self._write_one_by_one([record for _, record in batch])
+        finally:
+            self._writing_since = None
         with self._flushed:
             self._written += handled
             self._flushed.notify_all()
 
     def _write_one_by_one(self, batch: list[UsageRecord]) -> None:
-        """Last resort: keep every record that can be written, drop (and log) only the others."""
+        """Last resort: keep every record that can be written; the others go to the dead-letter file."""
+        refused = []
         for record in batch:
             try:
                 self.ledger.record(record)
-            except Exception:
-                self.dropped_records += 1
-                log.exception("ledger: dropping record %s after %d failed attempts", record.request_id,
-                              MAX_ATTEMPTS)
+            except Exception as exc:
+                refused.append((record, exc))
+        if refused:
+            self._dead_letter(refused)
+
+    def _dead_letter(self, refused: list[tuple[UsageRecord, Exception]]) -> None:
+        lines = "".join(json.dumps({**dataclasses.asdict(record), "error": f"{type(exc).__name__}: {exc}"}) + "\n"
+                        for record, exc in refused)
+        try:
+            with open(self.dead_letter_path, "a", encoding="utf-8") as file:
+                file.write(lines)
+        except OSError:  # the disk refuses too: the log line is the record of last resort
+            log.exception("ledger: cannot write the dead-letter file %s; records: %s",
+                          self.dead_letter_path, lines)
+        self.dead_letter_records += len(refused)
+        log.error("ledger: %d record(s) refused by the store after %d attempts, kept in %s: %s",
+                  len(refused), MAX_ATTEMPTS, self.dead_letter_path,
+                  ", ".join(record.request_id for record, _ in refused))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.ledger import UsageRecord
+from gateway.ledger_writer import LedgerWriter
 from llm_shared.money import pico_to_float
 
 from .asgi import Handler, HttpRequest, respond
@@ -51,10 +52,13 @@ class GatewayMetrics:
         self.budget_used = Gauge("gateway_budget_used_ratio", "Spend over budget per period", ["period"],
                                  registry=r)
         self.ledger_pending = Gauge("gateway_ledger_pending_records", "Records not yet written", registry=r)
-        # A count that only grows, so a Counter (rate()/increase() work); the writer keeps the number.
-        self.ledger_dropped = Counter("gateway_ledger_dropped_records", "Records the ledger refused for good",
-                                      registry=r)
-        self._ledger_dropped_seen = 0
+        # Counts that only grow are Counters (rate()/increase() work); the writer keeps the numbers.
+        self.ledger_dead_letter = Counter("gateway_ledger_dead_letter_records",
+                                          "Records the store refused, kept in the dead-letter file", registry=r)
+        self._ledger_dead_letter_seen = 0
+        self.ledger_lag = Gauge("gateway_ledger_lag_seconds",
+                                "Age of the oldest record not yet committed (what a hard kill would lose)",
+                                registry=r)
         ProcessCollector(registry=r)  # process_cpu_seconds_total, resident memory, open fds, start time
         self._children: dict[tuple[str, str, str], tuple] = {}
 
@@ -80,19 +84,21 @@ class GatewayMetrics:
             cost.inc(pico_to_float(record.cost_pico))
         latency.observe(record.latency_ms / 1000)
 
-    def render(self, budget_used: dict[str, float], ledger_pending: int, ledger_dropped: int) -> bytes:
+    def render(self, budget_used: dict[str, float], ledger: LedgerWriter) -> bytes:
         for period, ratio in budget_used.items():
             self.budget_used.labels(period).set(ratio)
-        self.ledger_pending.set(ledger_pending)
-        self.ledger_dropped.inc(ledger_dropped - self._ledger_dropped_seen)
-        self._ledger_dropped_seen = ledger_dropped
+        self.ledger_pending.set(ledger.pending)
+        dead = ledger.dead_letter_records
+        self.ledger_dead_letter.inc(dead - self._ledger_dead_letter_seen)
+        self._ledger_dead_letter_seen = dead
+        self.ledger_lag.set(ledger.lag_s)
         return generate_latest(self.registry)
 
 
 def endpoint(app: GatewayApp) -> Handler:
     async def handle(request: HttpRequest) -> None:
         app.auth.require_admin(request.headers.get(b"authorization"))  # spend and budget use: ADR 0007
-        body = app.metrics.render(app.guard.used_ratio(), app.writer.pending, app.writer.dropped_records)
+        body = app.metrics.render(app.guard.used_ratio(), app.writer)
         await respond(request.send, 200, body, CONTENT_TYPE)
 
     return handle

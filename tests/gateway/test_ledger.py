@@ -45,6 +45,32 @@ def test_duplicate_request_ids_are_counted_once(ledger):
     assert ledger.count() == 3
 
 
+def test_a_batch_is_a_few_multi_row_statements_with_duplicates_and_rollback_as_before(ledger):
+    """Hundreds of rows per INSERT: the writer thread steps SQLite (and hands the interpreter lock
+    back to the request loop) once per statement, not once per row as executemany did."""
+    from gateway.ledger import ROWS_PER_STATEMENT
+
+    statements: list[str] = []
+    conn = ledger._conn()
+    conn.set_trace_callback(statements.append)
+    rows = 2 * ROWS_PER_STATEMENT + 37
+    assert ledger.record_many(rec(i) for i in range(rows)) == rows
+    inserts = [s for s in statements if s.startswith("INSERT")]
+    assert len(inserts) == 3, len(inserts)
+    assert ledger.record_many(rec(i) for i in range(rows - 5, rows + 5)) == 5  # duplicates ignored
+    assert ledger.count() == rows + 5
+    conn.set_trace_callback(None)
+    with pytest.raises(ConfigError):  # a bad record never reaches SQL
+        ledger.record_many([rec(rows + 10), rec(rows + 11, cost_pico=-1)])
+    conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON usage WHEN NEW.request_id = 'r9550' "
+                 "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    with pytest.raises(sqlite3.IntegrityError):  # one refused row rolls the whole batch back
+        ledger.record_many(rec(i) for i in range(9000, 9000 + ROWS_PER_STATEMENT + 100))
+    assert ledger.count() == rows + 5
+    fields = [r[0] for r in conn.execute("SELECT request_id FROM usage WHERE request_id = 'r7'")]
+    assert fields == ["r7"]
+
+
 def test_concurrent_writers_lose_no_row(ledger):
     threads, per_thread = 8, 500
 

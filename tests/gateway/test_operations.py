@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import requests
@@ -140,13 +141,13 @@ def test_writer_retries_a_failed_batch_until_the_ledger_accepts_it(tmp_path):
         assert writer.failed_writes >= 1 and ledger.count() == 0
         ledger._conn().execute("DROP TRIGGER refuse_5")  # the disk has room again
         assert writer.flush(timeout=5)
-        assert ledger.count() == 3 and writer.dropped_records == 0
+        assert ledger.count() == 3 and writer.dead_letter_records == 0
     finally:
         writer.stop()
         ledger.close()
 
 
-def test_writer_drops_only_the_record_that_can_never_be_written(tmp_path):
+def test_writer_keeps_a_record_the_store_refuses_in_the_dead_letter_file(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite3")
     _refuse_cost(ledger, 13)
     writer = LedgerWriter(ledger, interval_s=0.02)
@@ -154,11 +155,52 @@ def test_writer_drops_only_the_record_that_can_never_be_written(tmp_path):
     try:
         writer.submit(_record(1))
         writer.submit(UsageRecord(request_id="poison", ts_ms=1, model=SMALL, backend="gpu", prompt_tokens=1,
-                                  completion_tokens=1, cost_pico=13, latency_ms=1.0))
+                                  completion_tokens=2, cost_pico=13, latency_ms=1.5, user_id="u"))
         writer.submit(_record(2))
         assert writer.flush(timeout=5)
-        assert writer.dropped_records == 1
+        assert writer.dead_letter_records == 1
         assert ledger.count() == 2
+        lines = writer.dead_letter_path.read_text().splitlines()
+        assert writer.dead_letter_path == tmp_path / "l.sqlite3.dead-letter.jsonl"
+        assert len(lines) == 1
+        kept = json.loads(lines[0])
+        assert kept["error"].startswith("IntegrityError") and "refused" in kept["error"]
+        # Every field survives, so the row can be replayed once the cause is fixed.
+        assert UsageRecord(**{**{k: v for k, v in kept.items() if k != "error"},
+                              "estimated": bool(kept["estimated"])}).cost_pico == 13
+    finally:
+        writer.stop()
+        ledger.close()
+
+
+def test_writer_lag_is_the_age_of_the_oldest_unwritten_record(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    writer = LedgerWriter(ledger, interval_s=60)
+    writer.start()
+    try:
+        assert writer.lag_s == 0.0
+        writer.submit(_record(1))
+        time.sleep(0.05)
+        writer.submit(_record(2))
+        assert 0.05 <= writer.lag_s < 5
+        assert writer.flush(timeout=5)
+        assert writer.lag_s == 0.0 and writer.pending == 0
+    finally:
+        writer.stop()
+        ledger.close()
+
+
+def test_a_full_queue_wakes_the_writer_before_its_interval(tmp_path):
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    writer = LedgerWriter(ledger, interval_s=60, wake_at_pending=50)
+    writer.start()
+    try:
+        for i in range(50):
+            writer.submit(_record(i))
+        deadline = time.monotonic() + 5
+        while ledger.count() < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ledger.count() == 50  # written long before the 60 s interval
     finally:
         writer.stop()
         ledger.close()
@@ -189,17 +231,21 @@ def test_an_unusable_ledger_path_stops_the_start_naming_the_variable(backends, t
 def test_cumulative_counts_are_counters_and_the_process_is_described():
     from gateway.prometheus_metrics import GatewayMetrics
 
+    from types import SimpleNamespace
+
     metrics = GatewayMetrics()
-    metrics.render({"day": 0.0, "month": 0.0}, 4, 2)
-    text = metrics.render({"day": 0.5, "month": 0.1}, 1, 3).decode()
+    metrics.render({"day": 0.0, "month": 0.0}, SimpleNamespace(pending=4, dead_letter_records=2, lag_s=0.2))
+    text = metrics.render({"day": 0.5, "month": 0.1},
+                          SimpleNamespace(pending=1, dead_letter_records=3, lag_s=0.05)).decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    dropped = families["gateway_ledger_dropped_records"]
-    assert dropped.type == "counter"  # a count that only grows: rate() and increase() must work on it
-    assert [s.value for s in dropped.samples if s.name.endswith("_total")] == [3]
+    dead = families["gateway_ledger_dead_letter_records"]
+    assert dead.type == "counter"  # a count that only grows: rate() and increase() must work on it
+    assert [s.value for s in dead.samples if s.name.endswith("_total")] == [3]
     assert families["gateway_ledger_pending_records"].type == "gauge"
     assert _samples(text)[("gateway_ledger_pending_records", ())] == 1
+    assert _samples(text)[("gateway_ledger_lag_seconds", ())] == 0.05
     gauges = {name for name, f in families.items()
               if f.type == "gauge" and name.startswith("gateway_") and not name.endswith("_created")}
-    assert gauges == {"gateway_budget_used_ratio", "gateway_ledger_pending_records"}
+    assert gauges == {"gateway_budget_used_ratio", "gateway_ledger_pending_records", "gateway_ledger_lag_seconds"}
     assert families["process_cpu_seconds"].type == "counter"
     assert _samples(text)[("process_resident_memory_bytes", ())] > 0
