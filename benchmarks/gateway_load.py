@@ -149,14 +149,15 @@ class Target:
 
 
 @contextlib.contextmanager
-def minimal_proxy(upstream: str, workdir: Path) -> Iterator[Target]:
+def minimal_proxy(upstream: str, workdir: Path, server: str = "uvicorn") -> Iterator[Target]:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT / "benchmarks")])}
+    name = "proxy" if server == "uvicorn" else f"proxy-{server}"
     command = [sys.executable, str(ROOT / "benchmarks" / "minimal_proxy.py"), upstream,
-               str(workdir / "proxy.sqlite3"), str(port)]
-    with _process(command, env, workdir / "proxy.log") as proc:
+               str(workdir / f"{name}.sqlite3"), str(port), server]
+    with _process(command, env, workdir / f"{name}.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
-        yield Target("proxy", f"http://127.0.0.1:{port}/v1", "unused", proc.pid)
+        yield Target(name, f"http://127.0.0.1:{port}/v1", "unused", proc.pid)
 
 
 def proxy_rows(target: Target) -> int:
@@ -355,6 +356,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="discarded warm-up seconds per target")
     parser.add_argument("--skip-litellm", action="store_true")
+    parser.add_argument("--server-candidates", action="store_true",
+                        help="also run the minimal proxy on granian, to compare servers in the same run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -370,6 +373,11 @@ def main() -> None:
             measured, completed = measure(target, upstream_process, args, workdir)
             results += measured
             rows_ok &= check_rows("proxy", completed, proxy_rows(target))
+        if args.server_candidates:
+            with minimal_proxy(upstream, workdir, "granian") as target:
+                measured, completed = measure(target, upstream_process, args, workdir)
+                results += measured
+                rows_ok &= check_rows(target.name, completed, proxy_rows(target))
         with gateway(upstream, workdir) as target:
             measured, completed = measure(target, upstream_process, args, workdir)
             results += measured

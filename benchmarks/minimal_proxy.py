@@ -6,12 +6,14 @@ No auth, validation, routing, budget or metrics: what any proxy that keeps a led
 The gateway is measured against it (benchmarks/gateway_load.py), so it stays on the parts the
 gateway started from (uvicorn + aiohttp) and does not follow the gateway's own choices.
 
-Run:  PYTHONPATH=functions python benchmarks/minimal_proxy.py UPSTREAM_URL LEDGER_PATH PORT
+Run:  PYTHONPATH=functions python benchmarks/minimal_proxy.py UPSTREAM_URL LEDGER_PATH PORT [SERVER]
+SERVER is uvicorn (default: the baseline) or granian (the same app on granian, to compare servers).
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import time
 from typing import Any
@@ -93,8 +95,22 @@ async def _respond(send: Any, status: int, body: bytes, content_type: bytes) -> 
     await send({"type": "http.response.body", "body": body})
 
 
+def app_from_env() -> MinimalProxy:
+    """For servers that import the app (granian --factory)."""
+    return MinimalProxy(os.environ["PROXY_UPSTREAM"], os.environ["PROXY_LEDGER"])
+
+
 def main() -> None:
     upstream, ledger_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    server = sys.argv[4] if len(sys.argv) > 4 else "uvicorn"
+    if server == "granian":
+        from granian.constants import Interfaces, Loops
+        from granian.server import Server
+
+        os.environ.update(PROXY_UPSTREAM=upstream, PROXY_LEDGER=ledger_path)
+        Server("minimal_proxy:app_from_env", address="127.0.0.1", port=port, interface=Interfaces.ASGI,
+               workers=1, loop=Loops.uvloop, factory=True, log_enabled=False).serve()
+        return
     uvicorn.run(MinimalProxy(upstream, ledger_path), host="127.0.0.1", port=port, loop="uvloop",
                 http="httptools", lifespan="on", access_log=False, log_level="warning",
                 server_header=False, date_header=False)
