@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,3 +164,16 @@ def gw(backends: Backends, tmp_path: Path) -> Iterator[Gateway]:
     backends.reset()
     with running_gateway(backends, tmp_path) as gateway:
         yield gateway
+
+
+def wait_until_healthy(base: str, proc: subprocess.Popen, timeout_s: float = 20) -> None:
+    """Poll GET /healthz of a gateway process until it answers 200 (fails if the process exits)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, "gateway did not start"
+        time.sleep(0.05)

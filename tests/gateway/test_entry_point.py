@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,16 @@ from gateway.ledger import Ledger
 from standins import Script
 from standins.serving import bind_loopback
 
-from .conftest import ADMIN_TOKEN, CLIENT_TOKEN, HELLO, SECRETS, SERVERLESS_KEY, SMALL, gateway_env
+from .conftest import (
+    ADMIN_TOKEN,
+    CLIENT_TOKEN,
+    HELLO,
+    SECRETS,
+    SERVERLESS_KEY,
+    SMALL,
+    gateway_env,
+    wait_until_healthy,
+)
 from .test_transport_errors import assert_openai_400, raw_exchange
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,15 +44,7 @@ def gateway_process(backends, tmp_path: Path, ledger_path: Path) -> Iterator[tup
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "gateway did not start"
-            time.sleep(0.05)
+        wait_until_healthy(base, proc)
         yield base, proc
     finally:
         if proc.poll() is None:

@@ -15,13 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
 from gateway.ledger import Ledger
 from standins import standin_process
 from standins.serving import bind_loopback
 
-from .conftest import ADMIN_TOKEN, CLIENT_TOKEN
+from .conftest import ADMIN_TOKEN, CLIENT_TOKEN, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 LOSS_BOUND_S = 0.5  # the README's promise; the writer's interval is 0.15 s
@@ -47,15 +45,7 @@ def _kill_under_load(upstream: str, tmp_path: Path) -> None:
     load = None
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline and gateway.poll() is None, "gateway did not start"
-            time.sleep(0.05)
+        wait_until_healthy(base, gateway)
         load = subprocess.Popen([sys.executable, str(Path(__file__).with_name("load_until_killed.py")),
                                  f"{base}/v1/chat/completions", CLIENT_TOKEN, "64", "20"],
                                 stdout=subprocess.PIPE, text=True)
