@@ -243,12 +243,13 @@ class ChatPipeline:
     async def _stream(self, call: _Call, http: HttpRequest) -> None:
         backend, response = await self._with_fallback(call, Upstream.open_stream)
         if response.status != 200:
-            payload = await response.read()
-            response.release()
+            try:
+                payload = await response.read()
+            finally:
+                await response.aclose()
             self._finish(call, backend, 0, 0, "error", False)
-            content_type = response.headers.get("Content-Type", "application/json").encode("latin-1")
             await respond_with(http.send, response.status, payload,
-                               self._response_headers(call, backend, content_type))
+                               self._response_headers(call, backend, response.content_type.encode("latin-1")))
             return
 
         meter = StreamMeter(forward_usage_chunk=call.request.client_wants_usage)
@@ -270,15 +271,11 @@ class ChatPipeline:
             # An SSE comment (ignored by SDKs): a stream's cost is only known at its end.
             return b": x-cost-usd=%s\n\n" % usd_string(record(complete=True)).encode()
 
-        complete = False
         try:
-            complete = await relay(response.content.iter_any(), meter, http.send, http.receive, on_complete,
-                                   self._config.stream_stall_timeout_s)
+            await relay(response.chunks(), meter, http.send, http.receive, on_complete,
+                        self._config.stream_stall_timeout_s)
         finally:
-            if complete:
-                response.release()
-            else:
-                response.close()  # never reuse a half-read connection
+            await response.aclose()  # a half-read connection is closed, never reused
             if not recorded:
                 record(complete=False)
 
