@@ -52,7 +52,7 @@ def test_a_lying_upstream_is_clamped_flagged_and_the_month_survives(backends, tm
         assert "clamped" in caplog.text and str(LIE) in caplog.text  # what the upstream claimed is logged
         assert _clamped_samples(gw) == 1
         assert gw.app.guard.windows()[0].spent_pico == cost  # guard == ledger
-        assert gw.app.writer.dropped_records == 0
+        assert gw.app.writer.dead_letter_records == 0
 
         backends.serverless.script = Script()  # the month goes on: an honest request is served
         honest = gw.chat({"model": SMALL, "messages": HELLO, "max_tokens": 20})
