@@ -166,17 +166,29 @@ def proxy_rows(target: Target) -> int:
 
 
 @contextlib.contextmanager
-def gateway(upstream: str, workdir: Path) -> Iterator[Target]:
+def gateway(upstream: str, workdir: Path, tree: Path = ROOT, name: str = "gateway") -> Iterator[Target]:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}",
+    (workdir / name).mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": f"{tree / 'functions'}",
            "GATEWAY_CLIENT_TOKENS": CLIENT_TOKEN, "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
            "SERVERLESS_BASE_URL": upstream, "GPU_BASE_URL": upstream,
            "DAILY_BUDGET_USD": "1000000", "MONTHLY_BUDGET_USD": "10000000",
-           "LEDGER_PATH": str(workdir / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
+           "LEDGER_PATH": str(workdir / name / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
            "GATEWAY_PORT": str(port)}
-    with _process([sys.executable, "-m", "gateway"], env, workdir / "gateway.log") as proc:
+    with _process([sys.executable, "-m", "gateway"], env, workdir / f"{name}.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
-        yield Target("gateway", f"http://127.0.0.1:{port}/v1", CLIENT_TOKEN, proc.pid)
+        yield Target(name, f"http://127.0.0.1:{port}/v1", CLIENT_TOKEN, proc.pid)
+
+
+@contextlib.contextmanager
+def checkout(ref: str, workdir: Path) -> Iterator[Path]:
+    """The tree of a git commit, as a temporary worktree (removed afterwards)."""
+    tree = workdir / "before-tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), ref], check=True)
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def ensure_litellm() -> Path | None:
@@ -348,6 +360,12 @@ def report(results: list[Result]) -> None:
               "(target >= 1.0x, stretch 1.3x)")
     if gw32 and lite32 and lite32.rps > 0:
         print(f"gateway / LiteLLM throughput at 32 connections: {gw32.rps / lite32.rps:.1f}x (target >= 25x)")
+    before32 = by.get(("before", 32))
+    if gw32 and before32 and before32.rps > 0 and proxy32:
+        print(f"before / minimal proxy throughput at 32 connections: {before32.rps / proxy32.rps:.2f}x; "
+              f"CPU per request at 32 connections: before {(before32.cpu_us or {}).get('before', 0):.0f} µs, "
+              f"now {(gw32.cpu_us or {}).get('gateway', 0):.0f} µs, "
+              f"minimal proxy {(proxy32.cpu_us or {}).get('proxy', 0):.0f} µs")
 
 
 def main() -> None:
@@ -356,6 +374,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="discarded warm-up seconds per target")
     parser.add_argument("--skip-litellm", action="store_true")
+    parser.add_argument("--before", metavar="REF",
+                        help="also run the gateway of this commit (e.g. main) as 'before', in the same run")
     parser.add_argument("--server-candidates", action="store_true",
                         help="also run the minimal proxy on granian, to compare servers in the same run")
     args = parser.parse_args()
@@ -383,6 +403,11 @@ def main() -> None:
             results += measured
             rows_ok &= check_rows("gateway", completed, ledger_requests(target.url))
             gateway_stream = stream_first_byte_ms(target.url, CLIENT_TOKEN)
+        if args.before:
+            with checkout(args.before, workdir) as tree, gateway(upstream, workdir, tree, "before") as target:
+                measured, completed = measure(target, upstream_process, args, workdir)
+                results += measured
+                rows_ok &= check_rows("before", completed, ledger_requests(target.url))
         cli = None if args.skip_litellm else ensure_litellm()
         if cli is not None:
             try:

@@ -11,8 +11,8 @@ and each one the store refuses goes to the dead-letter file (one JSON object a l
 from __future__ import annotations
 
 import collections
-import dataclasses
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -112,8 +112,8 @@ class LedgerWriter:
             self._dead_letter(refused)
 
     def _dead_letter(self, refused: list[tuple[UsageRecord, Exception]]) -> None:
-        lines = "".join(json.dumps({**dataclasses.asdict(record), "error": f"{type(exc).__name__}: {exc}"}) + "\n"
-                        for record, exc in refused)
+        lines = "".join(json.dumps({**dataclasses.asdict(record), "error": f"{type(exc).__name__}: {exc}"})
+                        + "\n" for record, exc in refused)
         try:
             with open(self.dead_letter_path, "a", encoding="utf-8") as file:
                 file.write(lines)

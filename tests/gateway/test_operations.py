@@ -229,9 +229,9 @@ def test_an_unusable_ledger_path_stops_the_start_naming_the_variable(backends, t
 
 
 def test_cumulative_counts_are_counters_and_the_process_is_described():
-    from gateway.prometheus_metrics import GatewayMetrics
-
     from types import SimpleNamespace
+
+    from gateway.prometheus_metrics import GatewayMetrics
 
     metrics = GatewayMetrics()
     metrics.render({"day": 0.0, "month": 0.0}, SimpleNamespace(pending=4, dead_letter_records=2, lag_s=0.2))
@@ -246,6 +246,46 @@ def test_cumulative_counts_are_counters_and_the_process_is_described():
     assert _samples(text)[("gateway_ledger_lag_seconds", ())] == 0.05
     gauges = {name for name, f in families.items()
               if f.type == "gauge" and name.startswith("gateway_") and not name.endswith("_created")}
-    assert gauges == {"gateway_budget_used_ratio", "gateway_ledger_pending_records", "gateway_ledger_lag_seconds"}
+    assert gauges == {"gateway_budget_used_ratio", "gateway_ledger_pending_records",
+                      "gateway_ledger_lag_seconds"}
     assert families["process_cpu_seconds"].type == "counter"
     assert _samples(text)[("process_resident_memory_bytes", ())] > 0
+
+
+def test_request_tallies_expose_what_prometheus_counters_and_histograms_would():
+    """The per-request figures are plain tallies turned into metric families at scrape time; the
+    exposition equals that of the prometheus_client Counter/Histogram updates they replace."""
+    import random
+
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from gateway.prometheus_metrics import LATENCY_BUCKETS, GatewayMetrics
+    from llm_shared.money import pico_to_float
+
+    reference = CollectorRegistry()
+    requests_ = Counter("gateway_requests", "r", ["backend", "model", "status"], registry=reference)
+    tokens = Counter("gateway_tokens", "t", ["backend", "model", "kind"], registry=reference)
+    cost = Counter("gateway_cost_usd", "c", ["backend", "model"], registry=reference)
+    latency = Histogram("gateway_request_latency_seconds", "l", ["backend"], buckets=LATENCY_BUCKETS,
+                        registry=reference)
+    metrics = GatewayMetrics()
+    rng = random.Random(7)
+    for i in range(600):
+        backend, model = rng.choice(("gpu", "serverless")), rng.choice((SMALL, "llama3.1-70b-instruct-fp8"))
+        record = UsageRecord(request_id=f"r{i}", ts_ms=1, model=model, backend=backend,
+                             prompt_tokens=rng.randint(0, 900), completion_tokens=rng.randint(0, 90),
+                             cost_pico=rng.randint(0, 10**9), status=rng.choice(("ok", "error", "partial")),
+                             latency_ms=rng.choice((rng.uniform(0, 200_000), 5.0, 10.0, 1000.0)))
+        metrics.observe(record)
+        requests_.labels(backend, model, record.status).inc()
+        tokens.labels(backend, model, "prompt").inc(record.prompt_tokens)
+        tokens.labels(backend, model, "completion").inc(record.completion_tokens)
+        cost.labels(backend, model).inc(pico_to_float(record.cost_pico))
+        latency.labels(backend).observe(record.latency_ms / 1000)
+    ours = {k: v for k, v in _samples(generate_latest(metrics.registry).decode()).items()
+            if k[0].startswith(("gateway_requests", "gateway_tokens", "gateway_cost", "gateway_request_lat"))}
+    theirs = {k: v for k, v in _samples(generate_latest(reference).decode()).items()
+              if not k[0].endswith("_created")}
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        assert abs(ours[key] - value) <= 1e-9 * max(abs(value), 1), key
