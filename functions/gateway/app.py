@@ -39,6 +39,7 @@ T = TypeVar("T")
 # The only headers an endpoint sees (one pass over the list, no dict of everything a client sent).
 _WANTED_HEADERS = frozenset({b"authorization", b"content-length", b"x-cost-priority", b"x-force-backend",
                              b"x-session-id"})
+SHUTDOWN_CLEANUP_S = 2.0  # longest wait at shutdown for cancelled requests to record their rows
 _INTERNAL_ERROR = GatewayError(500, "internal error in the gateway; the request was not completed",
                                type_="server_error", code="internal_error").body()
 
@@ -69,6 +70,7 @@ class GatewayApp:
         self._guard: BudgetGuard | None = None
         self._routes = {key: endpoint(self) for key, endpoint in ROUTES.items()}
         self._paths = frozenset(path for _, path in ROUTES)
+        self._in_flight = 0  # HTTP requests in the app right now (shutdown waits for their cleanup)
 
     # what startup opens (endpoints read these per request) ----------------------------------------
 
@@ -104,6 +106,12 @@ class GatewayApp:
                                          "ledger_path": self.config.ledger_path})
 
     async def shutdown(self) -> None:
+        # uvicorn cancels requests still running at the end of the grace period and starts this at
+        # once; let their cleanup (which records a stream's partial row) run before the writer stops.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_CLEANUP_S
+        while self._in_flight and loop.time() < deadline:
+            await asyncio.sleep(0.01)
         for upstream in self.upstreams.values():
             await upstream.close()
         if self._writer is not None:
@@ -144,7 +152,11 @@ class GatewayApp:
                                        code="method_not_allowed")
                 raise GatewayError(404, f"no such endpoint: {scope['path']}", code="not_found")
             headers = {k: v for k, v in scope["headers"] if k in _WANTED_HEADERS}
-            await handler(HttpRequest(scope, receive, send, headers))
+            self._in_flight += 1
+            try:
+                await handler(HttpRequest(scope, receive, send, headers))
+            finally:
+                self._in_flight -= 1
         except GatewayError as exc:
             if exc.status != 429:
                 self.metrics.rejected.labels(str(exc.status)).inc()

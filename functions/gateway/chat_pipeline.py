@@ -275,9 +275,9 @@ class ChatPipeline:
             await relay(response.chunks(), meter, http.send, http.receive, on_complete,
                         self._config.stream_stall_timeout_s)
         finally:
-            await response.aclose()  # a half-read connection is closed, never reused
-            if not recorded:
+            if not recorded:  # first: a shutdown that cancelled this task may not wait for the close
                 record(complete=False)
+            await response.aclose()  # a half-read connection is closed, never reused
 
     def _response_headers(self, call: _Call, backend: str, content_type: bytes) -> Headers:
         headers = [(b"content-type", content_type), (b"x-backend", backend.encode()),

@@ -32,7 +32,7 @@ def _text_of(messages: Iterable[Mapping[str, object]]) -> tuple[str, str, int]:
         content = message.get("content")
         if isinstance(content, list):
             content = " ".join(
-                str(p.get("text", "")) for p in content if isinstance(p, Mapping)
+                p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)
             )
         text = content if isinstance(content, str) else ""
         parts.append(text)
