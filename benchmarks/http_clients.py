@@ -79,10 +79,10 @@ async def _client(name: str, url: str) -> tuple[Post, Callable[[], Awaitable[Non
     if name == "rnet":
         import rnet
 
-        client = rnet.Client(http1_only=True)
+        rnet_client = rnet.Client(http1_only=True)
 
         async def post() -> tuple[int, bytes]:
-            response = await client.post(url, body=BODY, headers=HEADERS)
+            response = await rnet_client.post(url, body=BODY, headers=HEADERS)
             return int(response.status.as_int()) if hasattr(response.status, "as_int") else \
                 int(str(response.status).split()[0]), await response.bytes()
 
@@ -93,13 +93,13 @@ async def _client(name: str, url: str) -> tuple[Post, Callable[[], Awaitable[Non
     if name == "httpr":
         import httpr
 
-        client = httpr.AsyncClient(max_concurrency=64)
+        httpr_client = httpr.AsyncClient(max_concurrency=64)
 
         async def post() -> tuple[int, bytes]:
-            response = await client.post(url, content=BODY, headers=HEADERS)
+            response = await httpr_client.post(url, content=BODY, headers=HEADERS)
             return response.status_code, response.content
 
-        return post, client.aclose
+        return post, httpr_client.aclose
     if name == "gateway-upstream":  # whatever functions/gateway/upstreams.py uses today
         from gateway.upstreams import Upstream
 

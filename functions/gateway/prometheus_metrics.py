@@ -83,8 +83,8 @@ class FinishedRequests(Collector):
                                         labels=["backend"])
         for backend, observed in list(self._latency.items()):
             cumulative, buckets = 0.0, []
-            for bound, count in zip(_BUCKET_LABELS, observed[:-1], strict=True):
-                cumulative += count
+            for bound, in_bucket in zip(_BUCKET_LABELS, observed[:-1], strict=True):
+                cumulative += in_bucket
                 buckets.append((bound, cumulative))
             latency.add_metric([backend], buckets, observed[-1] / 1000)
         yield from (requests, tokens, cost, latency)
