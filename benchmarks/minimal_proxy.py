@@ -12,9 +12,9 @@ SERVER is uvicorn (default: the baseline) or granian (the same app on granian, t
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
-import sys
 import time
 from typing import Any
 
@@ -101,8 +101,14 @@ def app_from_env() -> MinimalProxy:
 
 
 def main() -> None:
-    upstream, ledger_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    server = sys.argv[4] if len(sys.argv) > 4 else "uvicorn"
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("upstream", help="the upstream's OpenAI base URL (ending in /v1)")
+    parser.add_argument("ledger_path", help="SQLite file for the ledger rows")
+    parser.add_argument("port", type=int)
+    parser.add_argument("server", nargs="?", default="uvicorn", choices=("uvicorn", "granian"))
+    args = parser.parse_args()
+    upstream, ledger_path, port, server = args.upstream, args.ledger_path, args.port, args.server
     if server == "granian":
         from granian.constants import Interfaces, Loops
         from granian.server import Server
