@@ -236,7 +236,7 @@ def litellm(cli: Path, upstream: str, workdir: Path) -> Iterator[Target]:
     command = [str(cli), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
                "--num_workers", "1"]
     with _process(command, env, workdir / "litellm.log") as proc:
-        _wait_http(f"http://127.0.0.1:{port}/health/liveliness", 120)
+        _wait_http(f"http://127.0.0.1:{port}/health/liveliness", 400)  # slow to import on a busy machine
         yield Target("litellm", f"http://127.0.0.1:{port}/v1", LITELLM_KEY, proc.pid)
 
 
