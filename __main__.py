@@ -15,7 +15,9 @@ from components.gateway_host import GatewayHost, GatewayHostArgs
 from components.lambda_instance import LambdaCloudHost, LambdaCloudHostArgs
 from components.secrets import Secrets, SecretsArgs
 from components.settings import load_secrets, load_settings
+from components.snowflake_insights import SnowflakeInsights, SnowflakeInsightsArgs
 from components.stack_readme import render_readme
+from components.usage_export import UsageExport, UsageExportArgs
 
 settings = load_settings()
 secrets = load_secrets(settings)
@@ -53,6 +55,17 @@ if settings.gateway.enabled:
     GatewayHost("gateway", GatewayHostArgs(
         settings=settings, secrets=secrets,
         host=gpu_host.ip if gpu_host else None, host_key=gpu_host.host_key if gpu_host else None))
+export = None
+if settings.export.enabled:
+    export = UsageExport("usage-export", UsageExportArgs(
+        settings=settings, account_id=account_id, topic_arn=alerts.topic_arn,
+        gateway_token_secret_arn=stored.gateway_admin_token_arn,
+    ), opts=pulumi.ResourceOptions(depends_on=[stored]))
+    if settings.export.snowflake:
+        SnowflakeInsights("insights", SnowflakeInsightsArgs(
+            settings=settings, secrets=secrets, account_id=account_id, bucket_name=export.bucket_name,
+            bucket_arn=export.bucket_arn, prefix=export.prefix,
+        ))
 
 alarm_names = pulumi.Output.all(**alarms.alarm_names)
 readme = pulumi.Output.all(
@@ -80,5 +93,8 @@ outputs = {
 }
 if gpu_host is not None:
     outputs.update({"gpuHostIp": gpu_host.ip, "gpuHostLaunchedAt": gpu_host.launched_at})
+if export is not None:
+    outputs["usageExportBucket"] = export.bucket_name
+    outputs["usageExportFunctionName"] = export.function_name
 for key, value in outputs.items():
     pulumi.export(key, value)

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
-from components.lambda_parts import lambda_with_own_logs
+from components.lambda_parts import lambda_with_own_logs, run_on_schedule
 from components.naming import CostTaggedComponent, physical_name
 from components.packaging import build_tracker_zip
 from components.settings import Settings
@@ -75,7 +75,6 @@ class CostTracker(CostTaggedComponent):
     def __init__(self, name: str, args: CostTrackerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("CostTracker", name, opts)
         settings = args.settings
-        child = pulumi.ResourceOptions(parent=self)
         secret_arns = [args.gateway_token_secret_arn, args.lambda_api_key_secret_arn]
 
         def policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[dict]:
@@ -102,30 +101,12 @@ class CostTracker(CostTaggedComponent):
         )
         function = parts.function
 
-        rule = aws.cloudwatch.EventRule(
-            f"{name}-schedule",
-            name=physical_name("cost-tracker"),
+        run_on_schedule(
+            name, parent=self, function=function,
+            rule_name=physical_name("cost-tracker"),
             description="Runs the cost tracker, which pushes cost-to-date metrics",
-            schedule_expression=settings.tracker.schedule,
-            opts=child,
-        )
-        permission = aws.lambda_.Permission(
-            f"{name}-invoke",
-            action="lambda:InvokeFunction",
-            function=function.name,
-            principal="events.amazonaws.com",
-            source_arn=rule.arn,
-            opts=child,
-        )
-        aws.cloudwatch.EventTarget(
-            f"{name}-target",
-            rule=rule.name,
-            arn=function.arn,
-            retry_policy={
-                "maximum_retry_attempts": TARGET_RETRY_ATTEMPTS,
-                "maximum_event_age_in_seconds": max(60, min(settings.tracker.period_seconds, 86400)),
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            schedule=settings.tracker.schedule, retry_attempts=TARGET_RETRY_ATTEMPTS,
+            max_event_age_seconds=max(60, min(settings.tracker.period_seconds, 86400)),
         )
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-async",

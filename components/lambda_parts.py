@@ -41,6 +41,7 @@ def lambda_with_own_logs(
     environment: Mapping[str, pulumi.Input[str]],
     timeout: int = 60,
     memory_size: int = 256,
+    reserved_concurrency: int | None = None,
 ) -> LambdaParts:
     """Build the four parts; `policy` receives the log group ARN and returns the role's document."""
     log_group = aws.cloudwatch.LogGroup(
@@ -73,6 +74,7 @@ def lambda_with_own_logs(
         source_code_hash=package.sha256_b64,
         timeout=timeout,
         memory_size=memory_size,
+        reserved_concurrent_executions=reserved_concurrency,
         environment={"variables": dict(environment)},
         # Lambda's JSON log format: each record's `extra` fields become fields of the line, so
         # Logs Insights queries them directly; INFO for the code, WARN for the platform's lines.
@@ -82,3 +84,24 @@ def lambda_with_own_logs(
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group, role_policy]),
     )
     return LambdaParts(log_group, role, role_policy, function)
+
+
+def run_on_schedule(name: str, *, parent: pulumi.Resource, function: aws.lambda_.Function, rule_name: str,
+                    description: str, schedule: str, retry_attempts: int,
+                    max_event_age_seconds: int) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule invoking `function` on `schedule`, with the permission it needs first."""
+    child = pulumi.ResourceOptions(parent=parent)
+    rule = aws.cloudwatch.EventRule(f"{name}-schedule", name=rule_name, description=description,
+                                    schedule_expression=schedule, opts=child)
+    permission = aws.lambda_.Permission(f"{name}-invoke", action="lambda:InvokeFunction",
+                                        function=function.name, principal="events.amazonaws.com",
+                                        source_arn=rule.arn, opts=child)
+    aws.cloudwatch.EventTarget(
+        f"{name}-target",
+        rule=rule.name,
+        arn=function.arn,
+        retry_policy={"maximum_retry_attempts": retry_attempts,
+                      "maximum_event_age_in_seconds": max_event_age_seconds},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[permission]),
+    )
+    return rule

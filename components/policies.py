@@ -85,6 +85,64 @@ def forwarder_policy(*, log_group_arn: str, webhook_secret_arn: str) -> Policy:
     }
 
 
+def prefix_statements(bucket_arn: str, prefix: str, object_actions: list[str],
+                      sid: str) -> list[dict[str, Any]]:
+    """List one prefix of a bucket and act on the objects under it; nothing else in the bucket."""
+    return [
+        {
+            # ListBucket is a bucket action: the s3:prefix condition is what keeps it to the prefix.
+            "Sid": f"List{sid}Prefix",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket_arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        },
+        {"Sid": f"{sid}Objects", "Effect": "Allow", "Action": object_actions,
+         "Resource": [f"{bucket_arn}/{prefix}*"]},
+    ]
+
+
+def exporter_policy(*, bucket_arn: str, prefix: str, log_group_arn: str,
+                    secret_arns: Sequence[str]) -> Policy:
+    """The usage exporter: list and put under its prefix, read the gateway token, write its logs."""
+    return {"Version": VERSION, "Statement": [
+        *prefix_statements(bucket_arn, prefix, ["s3:PutObject"], "Export"),
+        read_secrets_statement(secret_arns),
+        own_log_group_statement(log_group_arn),
+    ]}
+
+
+def snowflake_read_policy(*, bucket_arn: str, prefix: str) -> Policy:
+    """What Snowflake's storage integration needs to load the export's objects (and only those)."""
+    return {"Version": VERSION, "Statement": [
+        *prefix_statements(bucket_arn, prefix, ["s3:GetObject", "s3:GetObjectVersion"], "SnowflakeRead"),
+        {"Sid": "LocateBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation"],
+         "Resource": [bucket_arn]},
+    ]}
+
+
+def snowflake_trust_policy(*, iam_user_arn: str, external_id: str) -> Policy:
+    """Only the integration's Snowflake IAM user, presenting the integration's external ID."""
+    return {"Version": VERSION, "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": iam_user_arn},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+    }]}
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> Policy:
+    """Refuse any request to the bucket that is not over TLS."""
+    return {"Version": VERSION, "Statement": [{
+        "Sid": "DenyPlainHttp",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]}
+
+
 def topic_policy(*, topic_arn: str, account_id: str, region: str) -> Policy:
     """Let this account's CloudWatch alarms (and only them) publish; the owner keeps management rights."""
     return {

@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 
 import pulumi
 
+from components.insights_sql import DEFAULT_DATABASE as DEFAULT_INSIGHTS_DATABASE
+from components.insights_sql import IDENTIFIER as INSIGHTS_IDENTIFIER
 from components.naming import PROJECT
 from components.schedule import ALLOWED as SCHEDULE_ALLOWED
 from components.schedule import DEFAULT_SCHEDULE, rate_interval_seconds
@@ -132,6 +134,20 @@ class LaunchSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    """The hourly usage export to S3 and, on top of it, Snowflake's AI_INSIGHTS (issue 12)."""
+
+    enabled: bool = False
+    schedule: str = DEFAULT_SCHEDULE
+    snowflake: bool = False
+    snowflake_organization: str = ""
+    snowflake_account: str = ""
+    snowflake_user: str = ""
+    snowflake_role: str = ""
+    snowflake_database: str = DEFAULT_INSIGHTS_DATABASE
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything non-secret the program needs, validated."""
 
@@ -150,6 +166,7 @@ class Settings:
     tracker: TrackerSettings
     gateway: GatewaySettings
     launch: LaunchSettings | None = None
+    export: ExportSettings = ExportSettings()
 
 
 @dataclass(frozen=True)
@@ -165,6 +182,7 @@ class SecretSettings:
     hugging_face_token: pulumi.Output[str] | None = None
     tls_certificate: pulumi.Output[str] | None = None
     tls_private_key: pulumi.Output[str] | None = None
+    snowflake_private_key: pulumi.Output[str] | None = None
 
 
 # Keys read by parse_settings, in the order of the config reference.
@@ -177,10 +195,13 @@ KEYS = (
     "serverlessBaseUrl", "gpuBaseUrl", "gpuModelMap", "forceBackend", "gpuInstanceType", "gpuHourlyUsd",
     "gpuHostStartedAt", "lambdaCloudApiUrl", "modelServerImage", "modelServerGpuMemoryUtilization",
     "modelServerExtraArgs", "modelServerHealthTimeoutSeconds", "tlsMode", "proxyImage", "acmeEmail",
-    "launchInstance", "lambdaRegion", "lambdaSshKeyName",
+    "launchInstance", "lambdaRegion", "lambdaSshKeyName", "usageExportEnabled", "usageExportSchedule",
+    "snowflakeEnabled", "snowflakeOrganization", "snowflakeAccount", "snowflakeUser", "snowflakeRole",
+    "snowflakeDatabase",
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
-               "sshPrivateKey", "slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey")
+               "sshPrivateKey", "slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
+               "snowflakePrivateKey")
 
 
 class _Reader:
@@ -566,6 +587,34 @@ def _tracker(r: _Reader) -> TrackerSettings:
     )
 
 
+def _export(r: _Reader) -> ExportSettings:
+    """usageExportEnabled writes the ledger to S3 hourly; snowflakeEnabled loads it into AI_INSIGHTS."""
+    enabled = r.boolean("usageExportEnabled", False)
+    schedule = r.text("usageExportSchedule", DEFAULT_SCHEDULE)
+    try:
+        rate_interval_seconds(schedule)
+    except ValueError as exc:
+        raise r.fail("usageExportSchedule", SCHEDULE_ALLOWED, str(exc)) from None
+    if not r.boolean("snowflakeEnabled", False):
+        return ExportSettings(enabled, schedule)
+    if not enabled:
+        raise r.fail("snowflakeEnabled", "true only together with usageExportEnabled: true",
+                     "Snowpipe loads the export's S3 objects")
+    ident = "an unquoted Snowflake identifier (a letter, then letters, digits or _)"
+    why = " when snowflakeEnabled is true"
+    names = {key: r.required(key, ident, why).upper() for key in
+             ("snowflakeOrganization", "snowflakeAccount", "snowflakeRole")}
+    names["snowflakeDatabase"] = r.text("snowflakeDatabase", DEFAULT_INSIGHTS_DATABASE).upper()
+    for key, value in names.items():
+        if not INSIGHTS_IDENTIFIER.match(value):
+            raise r.fail(key, ident)
+    user = r.required("snowflakeUser", "the Snowflake user Pulumi signs in as (key-pair auth)", why)
+    if not re.match(r"^[A-Za-z0-9_.@-]{1,255}$", user):
+        raise r.fail("snowflakeUser", "letters, digits and _ . @ -")
+    return ExportSettings(enabled, schedule, True, names["snowflakeOrganization"], names["snowflakeAccount"],
+                          user, names["snowflakeRole"], names["snowflakeDatabase"])
+
+
 def _gpu_fits_budgets(r: _Reader, tracker: TrackerSettings, daily_usd: Decimal, monthly_usd: Decimal,
                       thresholds: Thresholds) -> None:
     """The GPU host's hours count as spend: if they alone reach the warning threshold, the cost
@@ -622,6 +671,7 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
         tracker=tracker,
         gateway=gateway,
         launch=_launch(r, tracker, gateway),
+        export=_export(r),
     )
 
 
@@ -655,4 +705,6 @@ def load_secrets(settings: Settings) -> SecretSettings:
         hugging_face_token=config.get_secret("huggingFaceToken"),  # only gated models need one
         tls_certificate=tls[0],
         tls_private_key=tls[1],
+        snowflake_private_key=(config.require_secret("snowflakePrivateKey") if settings.export.snowflake
+                               else None),
     )

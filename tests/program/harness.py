@@ -75,6 +75,12 @@ def _arn(typ: str, name: str) -> str | None:
     return arns.get(typ)
 
 
+# What Snowflake answers when the storage integration and the pipe are created (its own AWS account).
+SNOWFLAKE_IAM_USER = "arn:aws:iam::999988887777:user/abc1-s-v2st0000"
+SNOWFLAKE_EXTERNAL_ID = "MYORG_SFCRole=2_a1b2c3d4e5f6g7h8i9j0="
+SNOWPIPE_QUEUE = "arn:aws:sqs:us-east-1:999988887777:sf-snowpipe-AIDAEXAMPLE-abcdefgh"
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like AWS would (ARNs, names) and records every resource's inputs."""
 
@@ -95,6 +101,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["arn"] = arn
         if args.typ == "aws:kms/key:Key":
             outputs["keyId"] = f"{name}-0000-1111"
+        if args.typ == "aws:s3/bucket:Bucket":
+            outputs.update({"bucket": args.inputs["bucket"], "arn": f"arn:aws:s3:::{args.inputs['bucket']}"})
+        if args.typ == "snowflake:index/storageIntegrationAws:StorageIntegrationAws":
+            outputs["describeOutputs"] = [{"iamUserArn": SNOWFLAKE_IAM_USER,
+                                           "externalId": SNOWFLAKE_EXTERNAL_ID}]
+        if args.typ == "snowflake:index/pipe:Pipe":
+            outputs["notificationChannel"] = SNOWPIPE_QUEUE
         if args.typ.startswith("command:remote:"):
             outputs.update({"stdout": "", "stderr": ""})
         if args.typ == "pulumi-python:dynamic:Resource":  # the launched Lambda Cloud instance
