@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     from components.settings import parse_settings
     from demo import report as reporting
     from demo.aws_emulator import MotoBackedMocks
+    from demo.insights_step import export_and_query
+    from demo.insights_step import render as render_insights
     from demo.ops_tail import closing_lines
     from demo.workload import run_workload
     from standins import Script, standin_process
@@ -152,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         "gpuInstanceType": None,          # ... and there are no GPU hours to price
         "gpuHourlyUsd": None,
         "encryptAlertTopic": "false",
+        "usageExportEnabled": "true",     # the usage export to (local) S3; Snowflake runs emulated below
     }
 
     with contextlib.ExitStack() as stack:
-        print("[1/5] local AWS endpoint (moto server) and backend stand-ins ...", flush=True)
+        print("[1/6] local AWS endpoint (moto server) and backend stand-ins ...", flush=True)
         aws_url = stack.enter_context(moto_server())
         os.environ.update({"AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "demo",
                            "AWS_SECRET_ACCESS_KEY": "demo", "AWS_DEFAULT_REGION": "us-east-1"})
@@ -165,13 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides.update({"serverlessBaseUrl": serverless_url, "gpuBaseUrl": gpu_url,
                           "gatewayPort": str(gateway_port)})
 
-        print(f"[2/5] AWS side from the Pulumi program, stack {args.stack} ...", flush=True)
+        print(f"[2/6] AWS side from the Pulumi program, stack {args.stack} ...", flush=True)
         mocks = MotoBackedMocks(aws_url)
         outputs = run_program(mocks, args.stack, overrides=overrides, secrets=demo_secrets).outputs
         raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in stack_config(args.stack, overrides).items()}
         settings = parse_settings(args.stack, "us-east-1", raw)
 
-        print("[3/5] gateway and a mixed workload through it (openai client) ...", flush=True)
+        print("[3/6] gateway and a mixed workload through it (openai client) ...", flush=True)
         gateway_env = gateway_environment(
             settings, client_tokens=client_token, admin_token=demo_secrets["gatewayAdminToken"],
             serverless_api_key=secrets.token_urlsafe(16), ledger_path=str(out / "ledger.sqlite3"))
@@ -182,21 +185,29 @@ def main(argv: list[str] | None = None) -> int:
         workload = run_workload(gateway_url, client_token, mixed_requests=args.requests)
         usage = wait_for_ledger(gateway_url, demo_secrets["gatewayAdminToken"], workload.ok)
 
-        print("[4/5] cost tracker handler against the gateway and the local endpoint ...", flush=True)
+        print("[4/6] cost tracker handler against the gateway and the local endpoint ...", flush=True)
         session = boto3.session.Session(region_name="us-east-1")
         lambda_client = session.client("lambda", endpoint_url=aws_url)
         tracker = run_tracker(outputs["costTrackerFunctionName"], lambda_client)
         cloudwatch = session.client("cloudwatch", endpoint_url=aws_url)
 
-        print("[5/5] report ...", flush=True)
+        print("[5/6] usage export to S3, loaded into AI_INSIGHTS (Snowflake emulated by fakesnow) ...",
+              flush=True)
+        insights = export_and_query(outputs["usageExportFunctionName"], lambda_client,
+                                    session.client("s3", endpoint_url=aws_url), settings.time_zone,
+                                    out / "export")
+
+        print("[6/6] report ...", flush=True)
         result = reporting.build(
             stack=args.stack, settings=settings, outputs=outputs, workload=workload, usage=usage,
             tracker=tracker, cloudwatch=cloudwatch, created=mocks.created, now=datetime.now(UTC),
             processes=child_pids(),
         )
+        result["insights"] = insights
         (out / "report.json").write_text(json.dumps(result, indent=2, default=str))
         reporting.chart(result, out / "spend.png")
         print(reporting.render_text(result))
+        print(render_insights(insights))
         print("\nOperator tools against the same gateway:")
         print(closing_lines(gateway_url, client_token, demo_secrets["gatewayAdminToken"]))
         print(f"\nwrote {out / 'report.json'} and {out / 'spend.png'} in {time.monotonic() - started:.1f} s")

@@ -296,7 +296,39 @@ def _invoke_config(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[st
     return i["functionName"], {}
 
 
+def _bucket(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    bucket = i.get("bucket") or name
+    m.client("s3").create_bucket(Bucket=bucket)
+    return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+
+def _public_access_block(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    keys = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    config = {k: bool(i.get(k[0].lower() + k[1:])) for k in keys}
+    m.client("s3").put_public_access_block(Bucket=i["bucket"], PublicAccessBlockConfiguration=config)
+    return i["bucket"], {}
+
+
+def _bucket_encryption(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    rules = [{"ApplyServerSideEncryptionByDefault": {
+        "SSEAlgorithm": r["applyServerSideEncryptionByDefault"]["sseAlgorithm"]},
+        "BucketKeyEnabled": bool(r.get("bucketKeyEnabled"))} for r in i["rules"]]
+    m.client("s3").put_bucket_encryption(Bucket=i["bucket"],
+                                         ServerSideEncryptionConfiguration={"Rules": rules})
+    return i["bucket"], {}
+
+
+def _bucket_policy(m: MotoBackedMocks, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    m.client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=_json_text(i["policy"]))
+    return i["bucket"], {}
+
+
 HANDLERS: dict[str, Handler] = {
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _public_access_block,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        _bucket_encryption,
+    "aws:s3/bucketPolicy:BucketPolicy": _bucket_policy,
     "aws:sns/topic:Topic": _topic,
     "aws:sns/topicPolicy:TopicPolicy": _topic_policy,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,

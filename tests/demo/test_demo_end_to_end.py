@@ -75,3 +75,13 @@ def test_demo_ends_with_an_mcp_tool_result_and_a_plain_language_answer(demo_run)
     assert Decimal(budget["day"]["spent_usd"]) == Decimal(report["usage_totals"]["cost_usd"])
     assert '"intent": "check_costs"' in tail
     assert f"Today: ${budget['day']['spent_usd']} over {report['usage_totals']['requests']} requests" in tail
+
+
+def test_the_export_reached_the_emulated_snowflake_view_and_matches_the_gateway(demo_run):
+    _, stdout, report = demo_run
+    insights, totals = report["insights"], report["usage_totals"]
+    assert insights["export"]["records"] == totals["requests"] and insights["loaded_files"] >= 1
+    rows = insights["lambda_usage_stats"]
+    assert sum(int(Decimal(str(r["cost_pico"]))) for r in rows) == totals["cost_pico"]
+    assert sum(int(Decimal(str(r["requests"]))) for r in rows) == totals["requests"]
+    assert "AI_INSIGHTS.LAMBDA_USAGE_STATS:" in stdout
