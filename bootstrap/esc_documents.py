@@ -23,8 +23,10 @@ SECRET_KEYS = (
     "gatewayClientTokens",
     "sshPrivateKey",
 )
-# huggingFaceToken: gated models; tlsCertificate/tlsPrivateKey: required with tlsMode provided.
-OPTIONAL_SECRET_KEYS = ("slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey")
+# huggingFaceToken: gated models; tlsCertificate/tlsPrivateKey: required with tlsMode provided;
+# snowflakePrivateKey: required with snowflakeEnabled.
+OPTIONAL_SECRET_KEYS = ("slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
+                        "snowflakePrivateKey")
 
 
 def environment_names(project: str, stack: str) -> dict[str, str]:

@@ -705,6 +705,15 @@ def load_secrets(settings: Settings) -> SecretSettings:
         hugging_face_token=config.get_secret("huggingFaceToken"),  # only gated models need one
         tls_certificate=tls[0],
         tls_private_key=tls[1],
-        snowflake_private_key=(config.require_secret("snowflakePrivateKey") if settings.export.snowflake
-                               else None),
+        snowflake_private_key=_snowflake_key(config, settings),
     )
+
+
+def _snowflake_key(config: pulumi.Config, settings: Settings) -> pulumi.Output[str] | None:
+    """Only stacks with snowflakeEnabled need it, so the ESC skeleton lists it as optional."""
+    key = config.get_secret("snowflakePrivateKey")
+    if settings.export.snowflake and key is None:
+        raise SettingsError(f"missing secret {PROJECT}:snowflakePrivateKey: required when snowflakeEnabled "
+                            "is true. Allowed: the PEM private key of snowflakeUser, as a secret in the "
+                            "stack's ESC environment")
+    return key
