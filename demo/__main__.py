@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     from components.settings import parse_settings
     from demo import report as reporting
     from demo.aws_emulator import MotoBackedMocks
-    from demo.insights_step import export_and_query
+    from demo.insights_step import export_and_query, prewarm
     from demo.insights_step import render as render_insights
     from demo.ops_tail import closing_lines
     from demo.workload import run_workload
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.ExitStack() as stack:
         print("[1/6] local AWS endpoint (moto server) and backend stand-ins ...", flush=True)
+        emulator_import = prewarm()
         aws_url = stack.enter_context(moto_server())
         os.environ.update({"AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "demo",
                            "AWS_SECRET_ACCESS_KEY": "demo", "AWS_DEFAULT_REGION": "us-east-1"})
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print("[5/6] usage export to S3, loaded into AI_INSIGHTS (Snowflake emulated by fakesnow) ...",
               flush=True)
+        emulator_import.join(60)
         insights = export_and_query(outputs["usageExportFunctionName"], lambda_client,
                                     session.client("s3", endpoint_url=aws_url), settings.time_zone,
                                     out / "export")

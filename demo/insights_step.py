@@ -3,12 +3,24 @@ exported objects loaded into AI_INSIGHTS in the local Snowflake emulator, and th
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from demo.insights_emulator import insights
 from llm_shared.catalog import default_catalog
+
+
+def prewarm() -> threading.Thread:
+    """Import the emulator (fakesnow, DuckDB, the Snowflake connector: seconds) while the demo's
+    workload runs, so the export step itself stays short."""
+    thread = threading.Thread(target=lambda: [importlib.import_module(m) for m in ("fakesnow",
+                                                                                   "snowflake.connector")],
+                              name="fakesnow-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def export_and_query(function_name: str, lambda_client: Any, s3: Any, time_zone: str,
