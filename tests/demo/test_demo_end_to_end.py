@@ -61,7 +61,8 @@ def test_outputs_report_chart_and_no_process_left(demo_run):
     out, stdout, report = demo_run
     assert "== demo report: stack staging ==" in stdout
     assert (out / "spend.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert report["aws_resources"]["created"]["aws:cloudwatch/metricAlarm:MetricAlarm"] == 7
+    # the 7 budget alarms and the usage export's Errors alarm (the demo enables the export)
+    assert report["aws_resources"]["created"]["aws:cloudwatch/metricAlarm:MetricAlarm"] == 8
     assert report["processes"], "the demo should report the processes it started"
     for pid in report["processes"]:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
