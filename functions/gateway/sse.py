@@ -14,6 +14,13 @@ import orjson
 from .token_estimates import estimate_text_tokens_from_chars
 
 _DATA = b"data:"
+# One SSE line (one chunk's JSON) is a few hundred bytes; a backend sending more than this without a
+# line break is broken or hostile, and buffering it would grow without bound.
+MAX_SSE_LINE_BYTES = 1_048_576
+
+
+class SseLineTooLong(Exception):
+    """The upstream sent more than MAX_SSE_LINE_BYTES without a line break."""
 
 
 def usage_counts(usage: Any) -> tuple[int, int] | None:
@@ -56,10 +63,12 @@ class StreamMeter:
     def feed(self, data: bytes) -> bytes:
         buffer = self._pending + data if self._pending else data
         cut = buffer.rfind(b"\n")
-        if cut < 0:
-            self._pending = buffer
+        complete, pending = (b"", buffer) if cut < 0 else (buffer[: cut + 1], buffer[cut + 1:])
+        if len(pending) > MAX_SSE_LINE_BYTES:
+            raise SseLineTooLong(f"an upstream line passed {MAX_SSE_LINE_BYTES} bytes without a line break")
+        self._pending = pending
+        if not complete:
             return b""
-        complete, self._pending = buffer[: cut + 1], buffer[cut + 1:]
         kept = [line for line in complete.split(b"\n") if self._keep(line)]
         return b"\n".join(kept)
 

@@ -215,3 +215,24 @@ def test_an_unterminated_last_event_is_not_glued_to_the_cost_comment(backends, t
         with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response:
             lines = [line for line in response.iter_lines() if line]
         assert lines[-2:] == [b"data: [DONE]", b": x-cost-usd=" + usd_string(cost_for(SMALL, 5, 1)).encode()]
+
+
+def test_an_upstream_line_over_the_bound_ends_the_stream_as_partial(backends, tmp_path):
+    """A backend that streams megabytes without a line break is broken or hostile: the gateway stops
+    buffering at MAX_SSE_LINE_BYTES, closes the upstream and records a partial row."""
+    from gateway.sse import MAX_SSE_LINE_BYTES
+
+    chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    endless = b"data: " + json.dumps(chunk).encode() + b"\n\n" + b"data: " + b"x" * (MAX_SSE_LINE_BYTES * 3)
+    backends.reset()
+    with asgi_server(canned_upstream(endless, b"text/event-stream")) as upstream, \
+            running_gateway(backends, tmp_path, SERVERLESS_BASE_URL=f"{upstream}/v1") as gw:
+        received = b""
+        with _open_stream(gw, {"model": SMALL, "messages": HELLO}) as response, \
+                contextlib.suppress(requests.exceptions.ChunkedEncodingError):
+            for data in response.iter_content(65536):
+                received += data
+        assert b'"content": "hi"' in received  # what came before the endless line is relayed
+        assert b"x" * 1024 not in received and len(received) < MAX_SSE_LINE_BYTES
+        [row] = _wait_rows(gw)
+        assert row[6] == "partial" and row[7] == 1 and row[5] > 0
