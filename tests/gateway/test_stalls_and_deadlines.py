@@ -47,20 +47,21 @@ def _open_stalled_stream(url: str) -> socket.socket:
 def test_a_stream_client_that_stops_reading_is_cut_and_its_row_is_partial(backends, tmp_path):
     backends.reset()
     backends.serverless.script = Script(reply_tokens=100_000)  # ~14 MB: far more than socket buffers
-    with running_gateway(backends, tmp_path, graceful_s=10, STREAM_STALL_SECONDS="0.5") as gw:
+    with running_gateway(backends, tmp_path, graceful_s=30, STREAM_STALL_SECONDS="0.5") as gw:
         sock = _open_stalled_stream(gw.url)
         try:
-            # Within the bound (plus slack for a loaded machine) the gateway gives up on the client.
-            assert _wait_for(lambda: len(gw.rows()) == 1, 5), "no row: the stalled stream is still held"
+            # Once the socket buffers are full, within the bound (plus slack for a loaded machine: filling
+            # them takes seconds there) the gateway gives up on the client.
+            assert _wait_for(lambda: len(gw.rows()) == 1, 15), "no row: the stalled stream is still held"
             [row] = gw.rows()
             assert row[6] == "partial" and row[7] == 1 and row[5] > 0  # partial, estimated, not free
             day, _ = gw.app.guard.windows()
             assert day.reserved_pico == 0 and day.spent_pico == row[5]
-            assert _wait_for(lambda: backends.serverless.app.abandoned_streams == 1, 5)
+            assert _wait_for(lambda: backends.serverless.app.abandoned_streams == 1, 15)
             started = time.monotonic()
         finally:
             sock.close()
-    assert time.monotonic() - started < 5  # the graceful stop is not held for its 10 s
+    assert time.monotonic() - started < 10  # the graceful stop is not held for its 30 s
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
