@@ -67,16 +67,16 @@ def test_a_stream_client_that_stops_reading_is_cut_and_its_row_is_partial(backen
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
 def test_a_hang_on_both_backends_ends_at_the_request_deadline(backends, tmp_path, stream):
     backends.reset()
-    backends.serverless.script = Script(delay_s=4)
-    backends.gpu.script = Script(delay_s=4)
-    with running_gateway(backends, tmp_path, UPSTREAM_TIMEOUT_SECONDS="1.2",
-                         REQUEST_DEADLINE_SECONDS="1.5") as gw:
+    backends.serverless.script = Script(delay_s=5)
+    backends.gpu.script = Script(delay_s=5)
+    with running_gateway(backends, tmp_path, UPSTREAM_TIMEOUT_SECONDS="1.5",
+                         REQUEST_DEADLINE_SECONDS="1.6") as gw:
         started = time.monotonic()
         response = gw.chat({"model": SMALL, "messages": HELLO, "stream": stream})
         elapsed = time.monotonic() - started
         assert response.status_code == 504, response.text
         assert response.json()["error"]["code"] == "upstream_timeout"
-        assert 1.4 <= elapsed < 2.2  # one deadline for both (each alone would allow 2 x 1.2 s)
+        assert 1.5 <= elapsed < 2.6  # one deadline for both (each alone would take 2 x 1.5 s)
         assert backends.serverless.app.request_count == 1 and backends.gpu.app.request_count == 1
         [row] = gw.rows()
         assert row[6] == "error" and row[5] == 0
