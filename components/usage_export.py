@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.lambda_parts import lambda_with_own_logs, run_on_schedule
-from components.naming import CostTaggedComponent, stack_prefix
+from components.naming import CostTaggedComponent, physical_name
 from components.packaging import build_tracker_zip
 from components.schedule import rate_interval_seconds
 from components.settings import Settings
@@ -52,11 +52,11 @@ class UsageExport(CostTaggedComponent):
         super().__init__("UsageExport", name, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        base = stack_prefix()
         self.prefix = export_prefix(s.stack)
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket=pulumi.Output.concat(base, "-usage-", args.account_id),  # bucket names are global
+            # bucket names are global: the account id keeps two accounts' stacks apart
+            bucket=pulumi.Output.concat(physical_name("usage"), "-", args.account_id),
             force_destroy=False,
             opts=child,
         )
@@ -90,7 +90,7 @@ class UsageExport(CostTaggedComponent):
 
         parts = lambda_with_own_logs(
             name,
-            function_name=f"{base}-usage-export",
+            function_name=physical_name("usage-export"),
             parent=self,
             package=build_tracker_zip(),
             handler=HANDLER,
@@ -108,13 +108,13 @@ class UsageExport(CostTaggedComponent):
             memory_size=256,
             reserved_concurrency=1,  # two runs at once could export overlapping ranges
         )
-        run_on_schedule(name, parent=self, function=parts.function, rule_name=f"{base}-usage-export",
+        run_on_schedule(name, parent=self, function=parts.function, rule_name=physical_name("usage-export"),
                         description="Exports new ledger rows to S3 (Snowpipe loads them)",
                         schedule=s.export.schedule, retry_attempts=RETRY_ATTEMPTS,
                         max_event_age_seconds=TIMEOUT_SECONDS * 4)
         aws.cloudwatch.MetricAlarm(
             f"{name}-errors",
-            name=f"{base}-usage-export-errors",
+            name=physical_name("usage-export-errors"),
             alarm_description=("The usage export failed (error or timeout). Nothing is lost: the next run "
                                "resumes after the last object written. Read its log group."),
             namespace="AWS/Lambda", metric_name="Errors", dimensions={"FunctionName": parts.function.name},
