@@ -52,7 +52,7 @@ class GatewayApp:
                  ledger_interval_s: float = DEFAULT_INTERVAL_S) -> None:
         self.config = config
         self.catalog = config.catalog
-        self.auth = Authenticator(config.client_tokens, config.admin_token)
+        self.auth = Authenticator(config.client_keys, config.admin_token)
         self.metrics = GatewayMetrics()
         self.rng = rng or random.random
         self.clock = clock or (lambda: datetime.now(UTC))

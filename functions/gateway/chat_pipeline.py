@@ -31,6 +31,7 @@ from llm_shared.usage_schema import usd_string
 from .asgi import BodyTooLarge, Handler, Headers, HttpRequest, Send, read_body, respond_with
 from .budget_guard import BUDGET_EXCEEDED, Reservation
 from .chat_request import ChatRequest, check_context_window, parse_chat_request, upstream_body
+from .client_keys import ClientKey
 from .env_names import MAX_BODY_BYTES
 from .openai_errors import GatewayError, bad_request
 from .sse import StreamMeter, usage_counts
@@ -53,13 +54,14 @@ T = TypeVar("T")
 class _Call:
     """One admitted chat request on its way through the upstreams."""
 
-    __slots__ = ("clamped", "decision", "downgraded", "model", "request", "request_id", "reservation",
+    __slots__ = ("clamped", "decision", "downgraded", "key", "model", "request", "request_id", "reservation",
                  "session_id", "started", "ts_ms")
 
-    def __init__(self, *, request_id: str, ts_ms: int, started: float, request: ChatRequest,
+    def __init__(self, *, request_id: str, ts_ms: int, started: float, request: ChatRequest, key: ClientKey,
                  decision: RouteDecision, model: Model, reservation: Reservation, downgraded: bool,
                  session_id: str | None) -> None:
         self.request_id = request_id
+        self.key = key
         self.ts_ms = ts_ms
         self.started = started
         self.request = request
@@ -103,7 +105,7 @@ class ChatPipeline:
         self._ids = itertools.count(1)
 
     async def handle(self, http: HttpRequest) -> None:
-        request = await self.admit(http)
+        request, key = await self.admit(http)
         try:
             plan = await self.plan(request, http.headers)
             if plan.budget_status == budget_maths.EXCEEDED:
@@ -119,8 +121,8 @@ class ChatPipeline:
             raise
         session = http.headers.get(b"x-session-id")
         call = _Call(request_id=f"{self._id_prefix}{next(self._ids)}", ts_ms=to_ms(self._app.clock()),
-                     started=time.perf_counter(), request=request, decision=plan.decision, model=plan.model,
-                     reservation=reservation, downgraded=plan.downgraded,
+                     started=time.perf_counter(), request=request, key=key, decision=plan.decision,
+                     model=plan.model, reservation=reservation, downgraded=plan.downgraded,
                      session_id=session.decode("latin-1")[:200] if session else None)
         try:
             if request.stream:
@@ -133,17 +135,18 @@ class ChatPipeline:
 
     # admit → route → reserve ----------------------------------------------------------------------
 
-    async def admit(self, http: HttpRequest) -> ChatRequest:
-        """A client token (the admin token cannot spend) and a well-formed body, or an OpenAI-style 4xx."""
+    async def admit(self, http: HttpRequest) -> tuple[ChatRequest, ClientKey]:
+        """A well-formed body and the client key of its token (the admin token cannot spend), or an
+        OpenAI-style 4xx."""
         headers = http.headers
-        self._app.auth.require_client(headers.get(b"authorization"))
+        key = self._app.auth.client_key(headers.get(b"authorization"))
         try:
             raw = await read_body(http.receive, self._config.max_body_bytes, headers.get(b"content-length"))
         except BodyTooLarge as exc:
             raise GatewayError(413, f"{exc} ({MAX_BODY_BYTES})", code="body_too_large") from None
         priority = headers.get(b"x-cost-priority")
         return parse_chat_request(raw, self._catalog,
-                                  priority.decode("latin-1").strip() if priority else None)
+                                  priority.decode("latin-1").strip() if priority else None), key
 
     async def plan(self, request: ChatRequest, headers: dict[bytes, bytes]) -> RoutePlan:
         """Route and price a request without side effects: what admission will judge and hold.
@@ -311,7 +314,7 @@ class ChatPipeline:
             prompt_tokens=prompt, completion_tokens=completion, cost_pico=cost,
             latency_ms=(time.perf_counter() - call.started) * 1000, status=status, estimated=estimated,
             user_id=call.request.user, session_id=call.session_id, complexity=call.decision.complexity,
-            cost_priority=call.request.cost_priority)
+            cost_priority=call.request.cost_priority, key_name=call.key.name)
         self._app.writer.submit(record)
         self._metrics.observe(record)
         return cost

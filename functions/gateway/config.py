@@ -19,6 +19,7 @@ from llm_shared.routing import DEFAULT_SERVERLESS_RATIO, validate_backend
 from llm_shared.urls import BASE_URL_ALLOWED, SECRET_URL_ALLOWED, base_url_problem, secret_url_problem
 
 from . import env_names as names
+from .client_keys import TOKEN_ALLOWED, ClientKey, client_keys, token_ok
 from .usage_clamp import INT64_MAX, largest_cost_pico
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -30,7 +31,7 @@ DEFAULT_MONTHLY_BUDGET_USD = "1000"
 class GatewayConfig:
     """Everything the gateway needs; build with `from_env` (or directly in tests)."""
 
-    client_tokens: tuple[str, ...] = field(repr=False)
+    client_keys: tuple[ClientKey, ...]  # named keys first, then GATEWAY_CLIENT_TOKENS as `default`
     admin_token: str = field(repr=False)
     serverless_base_url: str
     gpu_base_url: str
@@ -83,15 +84,17 @@ class GatewayConfig:
         except ConfigError as exc:
             raise ConfigError(
                 f"{names.WARNING_THRESHOLD_PERCENT}/{names.CRITICAL_THRESHOLD_PERCENT}: {exc}") from None
-        client_tokens = _tokens(env)
+        keys = client_keys(_get(env, names.CLIENT_KEYS), _get(env, names.CLIENT_TOKENS))
         admin = _get(env, names.ADMIN_TOKEN)
         if not admin:
             raise ConfigError(f"{names.ADMIN_TOKEN} is required (the cost tracker's bearer token)")
-        _check_token(names.ADMIN_TOKEN, admin)
-        if admin in client_tokens:
-            raise ConfigError(f"{names.ADMIN_TOKEN} must differ from every {names.CLIENT_TOKENS} entry")
+        if not token_ok(admin):
+            raise ConfigError(f"{names.ADMIN_TOKEN}: the token must be {TOKEN_ALLOWED}")
+        if any(key.token == admin for key in keys):
+            raise ConfigError(f"{names.ADMIN_TOKEN} must differ from every client token "
+                              f"({names.CLIENT_KEYS}, {names.CLIENT_TOKENS})")
         return cls(
-            client_tokens=client_tokens,
+            client_keys=keys,
             admin_token=admin,
             serverless_base_url=_url(env, names.SERVERLESS_BASE_URL, secret=True),  # the key goes on it
             gpu_base_url=_url(env, names.GPU_BASE_URL, secret=False),
@@ -121,7 +124,8 @@ class GatewayConfig:
 
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or an error body."""
-        return tuple(s for s in (*self.client_tokens, self.admin_token, self.serverless_api_key) if s)
+        tokens = (key.token for key in self.client_keys)
+        return tuple(s for s in (*tokens, self.admin_token, self.serverless_api_key) if s)
 
 
 def _backend(env: Mapping[str, str], name: str) -> str | None:
@@ -153,20 +157,6 @@ def _number(env: Mapping[str, str], name: str, default: str, *, low: Decimal | N
     if (low is not None and value < low) or (high is not None and value > high):
         raise ConfigError(f"{name}: {raw!r} must be between {low} and {high}")
     return value
-
-
-def _check_token(name: str, token: str) -> None:
-    if len(token) < 16 or any(c.isspace() for c in token) or not token.isprintable():
-        raise ConfigError(f"{name}: each token must be at least 16 printable characters without spaces")
-
-
-def _tokens(env: Mapping[str, str]) -> tuple[str, ...]:
-    tokens = tuple(t.strip() for t in _get(env, names.CLIENT_TOKENS).split(",") if t.strip())
-    if not tokens:
-        raise ConfigError(f"{names.CLIENT_TOKENS} is required: one or more comma-separated bearer tokens")
-    for token in tokens:
-        _check_token(names.CLIENT_TOKENS, token)
-    return tokens
 
 
 def _url(env: Mapping[str, str], name: str, *, secret: bool) -> str:

@@ -6,7 +6,9 @@ gateway reads exactly these at start, so the two cannot drift.
 
 from llm_shared.catalog import CATALOG_PATH_ENV
 
-CLIENT_TOKENS = "GATEWAY_CLIENT_TOKENS"      # secret: comma-separated bearer tokens for clients
+CLIENT_TOKENS = "GATEWAY_CLIENT_TOKENS"      # secret: comma-separated client bearer tokens (key `default`)
+# secret: JSON list of {name, token, daily_budget_usd?, monthly_budget_usd?} (gateway/client_keys.py)
+CLIENT_KEYS = "GATEWAY_CLIENT_KEYS"
 ADMIN_TOKEN = "GATEWAY_ADMIN_TOKEN"          # secret: /v1/usage/* and /metrics, never chat (cost tracker)
 SERVERLESS_BASE_URL = "SERVERLESS_BASE_URL"  # OpenAI-compatible pay-per-token API, e.g. https://.../v1
 SERVERLESS_API_KEY = "SERVERLESS_API_KEY"    # secret
@@ -33,4 +35,4 @@ UPSTREAM_CONNECT_TIMEOUT_SECONDS = "UPSTREAM_CONNECT_TIMEOUT_SECONDS"  # default
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
 STREAM_STALL_SECONDS = "STREAM_STALL_SECONDS"  # a stream client not reading this long is cut; default 10
 
-SECRETS = (CLIENT_TOKENS, ADMIN_TOKEN, SERVERLESS_API_KEY)
+SECRETS = (CLIENT_TOKENS, CLIENT_KEYS, ADMIN_TOKEN, SERVERLESS_API_KEY)

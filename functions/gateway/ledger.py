@@ -36,7 +36,8 @@ _COLUMNS = """
     user_id           TEXT,
     session_id        TEXT,
     complexity        TEXT CHECK (complexity IN ('low', 'medium', 'high')),
-    cost_priority     TEXT
+    cost_priority     TEXT,
+    key_name          TEXT
 """
 _INDEX = "CREATE INDEX IF NOT EXISTS usage_by_time ON usage (ts_ms, model, backend);"
 SCHEMA = f"CREATE TABLE IF NOT EXISTS usage ({_COLUMNS});\n{_INDEX}\n"
@@ -51,16 +52,18 @@ DROP TABLE usage;
 ALTER TABLE usage_with_seq RENAME TO usage;
 {_INDEX}
 """  # noqa: S608 - constant column lists, no input
+# Ledgers from before named client keys: the column is added (NULL in their rows: no key known).
+_ADD_KEY_NAME = "ALTER TABLE usage ADD COLUMN key_name TEXT"
 
 _INSERT_HEAD = (
     "INSERT OR IGNORE INTO usage (request_id, ts_ms, model, backend, prompt_tokens, "
     "completion_tokens, cost_pico, latency_ms, status, estimated, user_id, session_id, complexity, "
-    "cost_priority) VALUES "
+    "cost_priority, key_name) VALUES "
 )
-_ROW_VALUES = 14  # values per row, as UsageRecord.as_row gives them
+_ROW_VALUES = 15  # values per row, as UsageRecord.as_row gives them
 # Rows per INSERT statement: one statement steps SQLite once for the lot, so the writer thread
 # gives the interpreter lock back (and waits to re-take it from a busy request loop) once per
-# ROWS_PER_STATEMENT rows, where executemany did it for every row. 14 x 500 parameters stay far
+# ROWS_PER_STATEMENT rows, where executemany did it for every row. 15 x 500 parameters stay far
 # below SQLite's limit of 32,766 bound variables.
 ROWS_PER_STATEMENT = 500
 
@@ -72,7 +75,7 @@ def _insert_sql(rows: int) -> str:
 _INSERT_FULL = _insert_sql(ROWS_PER_STATEMENT)
 # One page of finished rows in commit order; the export reads it (llm_shared.usage_records).
 _RECORDS = ("SELECT seq, request_id, ts_ms, model, backend, prompt_tokens, completion_tokens, cost_pico, "
-            "latency_ms, status, estimated, complexity, cost_priority, user_id, session_id "
+            "latency_ms, status, estimated, complexity, cost_priority, user_id, session_id, key_name "
             "FROM usage WHERE seq > ? ORDER BY seq LIMIT ?")
 
 _SUMMARY = """
@@ -125,6 +128,7 @@ class UsageRecord:
     session_id: str | None = None
     complexity: str | None = None  # the router's estimate; the optimization report reads it
     cost_priority: str | None = None  # the client's stated priority, for the analytics export
+    key_name: str | None = None  # the client key's name (gateway/client_keys.py); None in old rows
 
     def __post_init__(self) -> None:
         if not self.request_id:
@@ -149,7 +153,7 @@ class UsageRecord:
         # writer thread calls this thousands of times a second while holding the GIL.
         return (self.request_id, self.ts_ms, self.model, self.backend, self.prompt_tokens,
                 self.completion_tokens, self.cost_pico, self.latency_ms, self.status, int(self.estimated),
-                self.user_id, self.session_id, self.complexity, self.cost_priority)
+                self.user_id, self.session_id, self.complexity, self.cost_priority, self.key_name)
 
 
 def to_ms(moment: datetime) -> int:
@@ -170,6 +174,7 @@ class Ledger:
         conn = self._conn()
         conn.executescript(SCHEMA)
         self._add_cursor(conn)
+        self._add_key_name(conn)
 
     @staticmethod
     def _add_cursor(conn: sqlite3.Connection) -> None:
@@ -181,6 +186,23 @@ class Ledger:
             if not any(row[1] == "seq" for row in conn.execute("PRAGMA table_info(usage)")):
                 for statement in filter(str.strip, _MIGRATE.split(";")):
                     conn.execute(statement)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _add_key_name(conn: sqlite3.Connection) -> None:
+        """Add the key_name column to a ledger from before it, once (rechecked under the write lock)."""
+        def has_it() -> bool:
+            return any(row[1] == "key_name" for row in conn.execute("PRAGMA table_info(usage)"))
+
+        if has_it():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not has_it():
+                conn.execute(_ADD_KEY_NAME)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

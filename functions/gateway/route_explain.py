@@ -29,7 +29,7 @@ def endpoint(app: GatewayApp) -> Handler:
     pipeline = ChatPipeline(app)
 
     async def handle(http: HttpRequest) -> None:
-        request = await pipeline.admit(http)
+        request, _key = await pipeline.admit(http)
         plan = await pipeline.plan(request, http.headers)
         if request.model == AUTO_MODEL:
             check_context_window(request, plan.model)

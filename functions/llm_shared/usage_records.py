@@ -17,7 +17,8 @@ from typing import Any
 
 from .errors import LLMSharedError
 
-SCHEMA_VERSION = 1
+# 2: records carry key_name (the client key). A strict reader of another version refuses the page.
+SCHEMA_VERSION = 2
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 STATUSES = ("ok", "error", "partial")
@@ -43,6 +44,7 @@ FIELDS: tuple[tuple[str, Any], ...] = (
     ("cost_priority", "optional"),
     ("user_id", "optional"),
     ("session_id", "optional"),
+    ("key_name", "optional"),  # the client key's name; null in rows from before named keys
 )
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
 _TOP_KEYS = {"schema_version", "after", "limit", "next_after", "has_more", "records"}

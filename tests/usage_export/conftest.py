@@ -63,4 +63,4 @@ def record(cursor: int, **extra: Any) -> dict[str, Any]:
     return {"cursor": cursor, "request_id": f"r{cursor}", "ts_ms": 1, "model": "llama3.1-8b-instruct",
             "backend": "serverless", "prompt_tokens": 1, "completion_tokens": 2, "cost_pico": 3,
             "latency_ms": 1.0, "status": "ok", "estimated": False, "complexity": None, "cost_priority": None,
-            "user_id": None, "session_id": None, **extra}
+            "user_id": None, "session_id": None, "key_name": None, **extra}

@@ -12,6 +12,7 @@ import pytest
 from cost_tracker.usage import UsageReadError
 from cost_tracker.usage_export import CSV_COLUMNS, export_once, object_key
 from llm_shared.errors import ConfigError
+from llm_shared.usage_records import SCHEMA_VERSION
 from standins import asgi_server
 from tests.gateway.conftest import ADMIN_TOKEN, HELLO, MEDIUM, SMALL, canned_upstream
 
@@ -46,6 +47,7 @@ def test_pages_become_objects_named_by_cursor_range_and_a_rerun_writes_nothing(a
     assert [int(r["cost_pico"]) for r in rows] == [row[5] for row in ledger]
     assert {r["stack"] for r in rows} == {"staging"} and {r["user_id"] for r in rows} == {"u-1"}
     assert {r["session_id"] for r in rows} == {""}  # NULL in the table
+    assert {r["key_name"] for r in rows} == {"default"}  # the unnamed GATEWAY_CLIENT_TOKENS
 
     before = objects(aws)
     again = export_once(settings, deps)
@@ -103,7 +105,8 @@ def test_the_time_budget_stops_between_pages_and_the_next_run_continues(aws, gw)
 
 
 def _page(records: list[dict], *, after: int = 0, limit: int = 3, has_more: bool = False) -> bytes:
-    return orjson.dumps({"schema_version": 1, "after": after, "limit": limit, "has_more": has_more,
+    return orjson.dumps({"schema_version": SCHEMA_VERSION, "after": after, "limit": limit,
+                         "has_more": has_more,
                          "next_after": records[-1]["cursor"] if records else after, "records": records})
 
 
