@@ -17,7 +17,15 @@ from gateway.openai_errors import GatewayError
 from llm_shared.errors import ConfigError
 from llm_shared.money import usd_to_pico
 
-from .conftest import ADMIN_TOKEN, CLIENT_TOKEN, HELLO, OTHER_CLIENT_TOKEN, SERVERLESS_KEY, SMALL, running_gateway
+from .conftest import (
+    ADMIN_TOKEN,
+    CLIENT_TOKEN,
+    HELLO,
+    OTHER_CLIENT_TOKEN,
+    SERVERLESS_KEY,
+    SMALL,
+    running_gateway,
+)
 
 TEAM_A = "team-a-token-000000000001"
 TEAM_B = "team-b-token-000000000002"
@@ -43,7 +51,8 @@ def test_named_keys_with_budgets_and_the_unnamed_tokens_as_default():
         ClientKey("default", CLIENT_TOKEN, None, None),
     )
     assert TEAM_A not in repr(config) and TEAM_A in config.secrets() and CLIENT_TOKEN in config.secrets()
-    assert GatewayConfig.from_env({**BASE, env_names.CLIENT_KEYS: TWO_KEYS}).client_keys[1].name == "batch.jobs_2"
+    only_named = GatewayConfig.from_env({**BASE, env_names.CLIENT_KEYS: TWO_KEYS})
+    assert [key.name for key in only_named.client_keys] == ["team-a", "batch.jobs_2"]
 
 
 def test_json_numbers_are_exact_budgets():
@@ -70,7 +79,8 @@ def _keys(*entries: object) -> str:
      "entry 1 ('a'): the name is already used by entry 0"),
     (_keys({"name": "a", "token": TEAM_A}, {"name": "b", "token": TEAM_A}), "",
      "key 'b' has the same token as key 'a'"),
-    (_keys({"name": "a", "token": CLIENT_TOKEN}), CLIENT_TOKEN, "key 'default' has the same token as key 'a'"),
+    (_keys({"name": "a", "token": CLIENT_TOKEN}), CLIENT_TOKEN,
+     "key 'default' has the same token as key 'a'"),
     (_keys({"name": "default", "token": TEAM_A}), CLIENT_TOKEN, "taken by the unnamed tokens"),
     (_keys({"name": "a"}), "", "entry 0 ('a'): token must be a string of at least 16 printable"),
     (_keys({"name": "a", "token": "short"}), "", "at least 16"),
@@ -82,7 +92,8 @@ def _keys(*entries: object) -> str:
     (_keys({"name": "a", "token": TEAM_A, "daily_budget_usd": True}), "", "must be a USD amount"),
     (_keys({"name": "a", "token": TEAM_A, "daily_budget_usd": "10", "monthly_budget_usd": "5"}), "",
      "entry 0 ('a'): monthly budget (5) must be >= daily budget (10)"),
-    (_keys({"name": "a", "token": ADMIN_TOKEN}), "", "GATEWAY_ADMIN_TOKEN must differ from every client token"),
+    (_keys({"name": "a", "token": ADMIN_TOKEN}), "",
+     "GATEWAY_ADMIN_TOKEN must differ from every client token"),
 ])
 def test_bad_keys_name_the_variable_and_the_entry_never_a_token(keys, tokens, fragment):
     with pytest.raises(ConfigError) as error:

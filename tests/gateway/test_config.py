@@ -47,7 +47,8 @@ def test_everything_set():
         env_names.TIME_ZONE: "Europe/Berlin", env_names.MAX_BODY_BYTES: "4096", env_names.PORT: "9000",
         env_names.UPSTREAM_TIMEOUT_SECONDS: "2.5",
     })
-    assert [(k.name, k.token) for k in config.client_keys] == [("default", CLIENT_TOKEN), ("default", "other-client-token-123")]
+    assert [(k.name, k.token) for k in config.client_keys] == [("default", CLIENT_TOKEN),
+                                                                ("default", "other-client-token-123")]
     assert config.gpu_model_map == {LARGE: "meta/maverick"}
     assert config.serverless_ratio == 0.25 and config.budgets.daily_pico == usd_to_pico("12.5")
     assert config.thresholds.warning == Decimal(70) and config.time_zone == "Europe/Berlin"
