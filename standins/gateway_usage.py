@@ -2,7 +2,7 @@
 
 A real HTTP server on 127.0.0.1 (the stand-ins' one server, `http_server.py`),
 started and stopped by a context manager with bounded waits. It serves payloads built by
-`llm_shared.usage_schema.build_summary` from a real `gateway.ledger.Ledger`, so the tracker reads
+`gateway.usage_summary.usage_summary` from a real `gateway.ledger.Ledger`, so the tracker reads
 exactly the contract the real gateway serves. Faults are scriptable per test.
 """
 
@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from gateway.ledger import Ledger
+from gateway.usage_summary import usage_summary
 from llm_shared.periods import period as calendar_period
-from llm_shared.usage_schema import build_summary
 
 from .http_server import Reply, Request, http_server
 from .http_server import json_reply as _json
@@ -44,11 +44,7 @@ class GatewayUsageStandIn:
 
     def payload(self, name: str) -> dict[str, Any]:
         bounds = calendar_period(name, self.now(), self.time_zone)
-        return build_summary(
-            period=name, start=bounds.start, end=bounds.end, time_zone=self.time_zone,
-            generated_at=self.now(), rows=self.ledger.summary_rows(bounds.start, bounds.end),
-            unique_users_total=self.ledger.unique_users(bounds.start, bounds.end),
-        )
+        return usage_summary(self.ledger, name, bounds.start, bounds.end, self.time_zone, self.now())
 
     def respond(self, request: Request) -> Reply:
         path, query, headers = request.path, request.query, request.headers
@@ -65,7 +61,7 @@ class GatewayUsageStandIn:
             # Echo the presented credential, as a careless server might: the tracker must redact it.
             return _json(401, {"error": {"message": f"bad token {headers.get('Authorization')}"}})
         if self.fault == "malformed":
-            return 200, b'{"schema_version": 1, "period": '
+            return 200, b'{"schema_version": 2, "period": '
         name = (query.get("period") or ["day"])[0]
         if name not in ("day", "month"):
             return _json(400, {"error": {"message": f"bad period {name}"}})

@@ -9,9 +9,10 @@ it inside the single writer's transaction and VACUUM never renumbers it.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +94,14 @@ SELECT model, backend,
        SUM(CASE WHEN complexity = 'low' THEN completion_tokens ELSE 0 END) AS low_completion
 FROM usage WHERE ts_ms >= ? AND ts_ms < ?
 GROUP BY model, backend ORDER BY model, backend
+"""
+
+# Spend per client key and backend (the summary's by_key); NULL key_name: rows from before key names.
+_BY_KEY = """
+SELECT key_name, backend, COUNT(*), SUM(status = 'error'), SUM(prompt_tokens), SUM(completion_tokens),
+       SUM(cost_pico)
+FROM usage WHERE ts_ms >= ? AND ts_ms < ?
+GROUP BY key_name, backend ORDER BY key_name, backend
 """
 
 # Nearest-rank p95 of one group: the k-th smallest latency, k = ceil(0.95 n), read as the
@@ -278,6 +287,24 @@ class Ledger:
                 "low_complexity_completion_tokens": low_completion or 0,
             })
         return out
+
+    def key_rows(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Per (key_name, backend) aggregates for [start, end), computed in SQL."""
+        return [{"key_name": name, "backend": backend, "requests": requests, "errors": errors,
+                 "prompt_tokens": prompt, "completion_tokens": completion, "cost_pico": cost}
+                for name, backend, requests, errors, prompt, completion, cost
+                in self._conn().execute(_BY_KEY, (to_ms(start), to_ms(end))).fetchall()]
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads in this thread inside the block see one state of the ledger (a read transaction),
+        so the summary's breakdown, per-key rows and totals agree while the writer commits."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
 
     def records_after(self, after: int, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` rows with a cursor above `after`, in commit order (the fields of

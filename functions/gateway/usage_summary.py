@@ -1,4 +1,4 @@
-"""GET /v1/usage/summary: the ledger's per-model/backend figures for a calendar period.
+"""GET /v1/usage/summary: the ledger's per-model/backend and per-key figures for a calendar period.
 
 The payload is `llm_shared.usage_schema.build_summary`, so the cost tracker's `parse_summary`
 reads exactly what is written here. `period=day|month` uses the calendar bounds of
@@ -72,10 +72,13 @@ def summary_window(query_string: bytes, now: datetime, time_zone: str) -> tuple[
 
 def usage_summary(ledger: Ledger, name: str, start: datetime, end: datetime, time_zone: str,
                   now: datetime) -> dict:
-    """The contract payload for [start, end) (runs SQL: call it off the event loop)."""
+    """The contract payload for [start, end) (runs SQL: call it off the event loop), read from one
+    snapshot so the per-key rows add up to the totals."""
+    with ledger.snapshot():
+        rows, key_rows = ledger.summary_rows(start, end), ledger.key_rows(start, end)
+        users = ledger.unique_users(start, end)
     return build_summary(period=name, start=start, end=end, time_zone=time_zone, generated_at=now,
-                         rows=ledger.summary_rows(start, end),
-                         unique_users_total=ledger.unique_users(start, end))
+                         rows=rows, unique_users_total=users, key_rows=key_rows)
 
 
 def endpoint(app: GatewayApp) -> Handler:

@@ -4,6 +4,9 @@ Written down once here. The gateway builds it with `build_summary`; the tracker 
 with `parse_summary`, which is strict: unknown shapes, negative or non-finite numbers, costs that
 disagree with their USD string, or a period other than the one asked for all raise.
 `JSON_SCHEMA` is the same contract as a JSON Schema document, for other consumers and tests.
+
+Version 2 added `by_key`: the same window per client key name and backend (`key_name` null for
+rows recorded before keys had names); its sums equal the totals. Every other field is unchanged.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .client_keys import is_key_name
 from .errors import LLMSharedError
 from .money import pico_to_usd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # a strict reader of another version refuses the payload
 
 
 class UsageSummaryError(LLMSharedError, ValueError):
@@ -30,8 +34,10 @@ _ROW_KEYS = {"model", "backend", *_COUNTS, "cost_pico", "cost_usd", "avg_latency
              "p95_latency_ms"}
 _TOTAL_KEYS = {"requests", "errors", "prompt_tokens", "completion_tokens", "cost_pico", "cost_usd",
                "unique_users"}
+_KEY_COUNTS = ("requests", "errors", "prompt_tokens", "completion_tokens")
+_KEY_ROW_KEYS = {"key_name", "backend", *_KEY_COUNTS, "cost_pico", "cost_usd"}
 _TOP_KEYS = {"schema_version", "period", "start", "end", "time_zone", "generated_at", "totals",
-             "breakdown"}
+             "breakdown", "by_key"}
 
 _NON_NEG_INT = {"type": "integer", "minimum": 0}
 JSON_SCHEMA: dict[str, Any] = {
@@ -72,6 +78,20 @@ JSON_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "by_key": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": sorted(_KEY_ROW_KEYS),
+                "properties": {
+                    "key_name": {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                    "backend": {"enum": ["serverless", "gpu"]},
+                    **{k: _NON_NEG_INT for k in (*_KEY_COUNTS, "cost_pico")},
+                    "cost_usd": {"type": "string", "pattern": r"^\d+(\.\d+)?$"},
+                },
+            },
+        },
     },
 }
 
@@ -95,6 +115,19 @@ class UsageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyUsageRow:
+    """One client key's requests on one backend; key_name None for rows from before key names."""
+
+    key_name: str | None
+    backend: str
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_pico: int
+
+
+@dataclass(frozen=True, slots=True)
 class UsageSummary:
     period: str
     start: datetime
@@ -107,6 +140,7 @@ class UsageSummary:
     total_prompt_tokens: int
     total_completion_tokens: int
     unique_users_total: int = 0  # distinct users over the whole window (not a sum of the rows)
+    keys: tuple[KeyUsageRow, ...] = ()  # the same window per client key and backend (by_key)
 
 
 def usd_string(pico: int) -> str:
@@ -117,8 +151,9 @@ def usd_string(pico: int) -> str:
 
 def build_summary(*, period: str, start: datetime, end: datetime, time_zone: str,
                   generated_at: datetime, rows: list[dict[str, Any]],
-                  unique_users_total: int) -> dict[str, Any]:
-    """Assemble the payload from ledger aggregate rows (dicts with the _ROW_KEYS minus cost_usd)."""
+                  unique_users_total: int, key_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Assemble the payload from ledger aggregate rows (dicts with the _ROW_KEYS minus cost_usd) and
+    per-key rows (the _KEY_ROW_KEYS minus cost_usd)."""
     breakdown = []
     for row in rows:
         item = {key: row[key] for key in _ROW_KEYS - {"cost_usd"}}
@@ -143,6 +178,8 @@ def build_summary(*, period: str, start: datetime, end: datetime, time_zone: str
         "generated_at": generated_at.isoformat(),
         "totals": totals,
         "breakdown": breakdown,
+        "by_key": [{**{key: row[key] for key in _KEY_ROW_KEYS - {"cost_usd"}},
+                    "cost_usd": usd_string(int(row["cost_pico"]))} for row in key_rows],
     }
 
 
@@ -269,9 +306,37 @@ def parse_summary(payload: Any, *, expect_period: str | None = None,
         if _count(totals[key], f"totals.{key}") != expected:
             raise _fail(f"totals.{key}", f"{totals[key]} disagrees with the breakdown sum {expected}")
     unique_users = _count(totals["unique_users"], "totals.unique_users")
+    keys = _key_rows(top["by_key"], checks)
     return UsageSummary(
         period=period, start=start, end=end, time_zone=top["time_zone"],
         generated_at=generated_at, rows=tuple(rows), total_cost_pico=total_pico,
         total_requests=checks["requests"], total_prompt_tokens=checks["prompt_tokens"],
-        total_completion_tokens=checks["completion_tokens"], unique_users_total=unique_users,
+        total_completion_tokens=checks["completion_tokens"], unique_users_total=unique_users, keys=keys,
     )
+
+
+def _key_rows(items: Any, totals: dict[str, int]) -> tuple[KeyUsageRow, ...]:
+    """by_key validated: known names, one row per (key, backend), sums equal to the totals."""
+    if not isinstance(items, list):
+        raise _fail("by_key", f"expected a list, got {type(items).__name__}")
+    rows, seen = [], set()
+    for index, raw in enumerate(items):
+        path = f"by_key[{index}]"
+        item = _object(raw, path, _KEY_ROW_KEYS)
+        name, backend = item["key_name"], item["backend"]
+        if name is not None and not is_key_name(name):
+            raise _fail(f"{path}.key_name", f"expected a key name or null, got {name!r}")
+        if backend not in ("serverless", "gpu"):
+            raise _fail(f"{path}.backend", f"expected serverless or gpu, got {backend!r}")
+        if (name, backend) in seen:
+            raise _fail(path, f"duplicate row for key {name!r} on {backend}")
+        seen.add((name, backend))
+        counts = {key: _count(item[key], f"{path}.{key}") for key in _KEY_COUNTS}
+        if counts["errors"] > counts["requests"]:
+            raise _fail(f"{path}.errors", f"{counts['errors']} exceeds requests {counts['requests']}")
+        rows.append(KeyUsageRow(key_name=name, backend=backend, **counts, cost_pico=_cost(item, path)))
+    for key in (*_KEY_COUNTS, "cost_pico"):
+        total = sum(getattr(row, key) for row in rows)
+        if total != totals[key]:
+            raise _fail(f"by_key.{key}", f"the keys' sum {total} disagrees with the total {totals[key]}")
+    return tuple(rows)

@@ -10,7 +10,8 @@ import pytest
 
 from gateway.ledger import Ledger, UsageRecord, to_ms
 from llm_shared import periods
-from llm_shared.usage_schema import JSON_SCHEMA, UsageSummaryError, build_summary, parse_summary
+from gateway.usage_summary import usage_summary
+from llm_shared.usage_schema import JSON_SCHEMA, KeyUsageRow, UsageSummaryError, parse_summary
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 DAY = periods.day_period(NOW)
@@ -20,13 +21,12 @@ DAY = periods.day_period(NOW)
 def payload(tmp_path_factory):
     ledger = Ledger(tmp_path_factory.mktemp("l") / "u.db")
     ledger.record_many(
-        UsageRecord(f"r{i}", to_ms(NOW) + i, m, b, 10 + i, 5, (15 + i) * 70_000, 1.0 + i, user_id=f"u{i % 3}")
+        UsageRecord(f"r{i}", to_ms(NOW) + i, m, b, 10 + i, 5, (15 + i) * 70_000, 1.0 + i, user_id=f"u{i % 3}",
+                    status="error" if i == 1 else "ok", key_name=(None, "team-a", "team-b")[i % 3])
         for i, (m, b) in enumerate([("llama3.1-8b-instruct", "serverless")] * 5
                                    + [("llama3.1-8b-instruct", "gpu")] * 2)
     )
-    body = build_summary(period="day", start=DAY.start, end=DAY.end, time_zone="UTC", generated_at=NOW,
-                         rows=ledger.summary_rows(DAY.start, DAY.end),
-                         unique_users_total=ledger.unique_users(DAY.start, DAY.end))
+    body = usage_summary(ledger, "day", DAY.start, DAY.end, "UTC", NOW)
     ledger.close()
     return body
 
@@ -38,6 +38,20 @@ def test_built_payload_matches_the_json_schema_and_parses(payload):
     assert summary.total_cost_pico == sum(r.cost_pico for r in summary.rows) == sum(
         (15 + i) * 70_000 for i in range(7))
     assert payload["totals"]["cost_usd"] == "0.00000882"
+
+
+def test_by_key_breaks_the_window_down_per_key_and_backend(payload):
+    keys = {(k.key_name, k.backend): k for k in parse_summary(payload).keys}
+    cost = [(15 + i) * 70_000 for i in range(7)]
+    assert keys == {  # rows 0..6 on keys None, a, b, None, a, b, None; rows 5 and 6 on the GPU
+        (None, "serverless"): KeyUsageRow(None, "serverless", 2, 0, 10 + 13, 10, cost[0] + cost[3]),
+        ("team-a", "serverless"): KeyUsageRow("team-a", "serverless", 2, 1, 11 + 14, 10, cost[1] + cost[4]),
+        ("team-b", "serverless"): KeyUsageRow("team-b", "serverless", 1, 0, 12, 5, cost[2]),
+        ("team-b", "gpu"): KeyUsageRow("team-b", "gpu", 1, 0, 15, 5, cost[5]),
+        (None, "gpu"): KeyUsageRow(None, "gpu", 1, 0, 16, 5, cost[6]),
+    }
+    assert {item["key_name"]: item["cost_usd"] for item in payload["by_key"] if item["backend"] == "gpu"} == {
+        "team-b": "0.0000014", None: "0.00000147"}
 
 
 def mutated(payload, path, value):
@@ -66,7 +80,15 @@ def mutated(payload, path, value):
         (("breakdown", 0, "surprise"), 1, "unexpected surprise"),
         (("totals", "requests"), 1, "disagrees with the breakdown"),
         (("totals", "cost_pico"), 1, "disagrees with cost_pico"),
-        (("schema_version",), 2, "expected 1"),
+        (("schema_version",), 1, "expected 2"),
+        (("by_key", 0, "cost_pico"), 1, "disagrees with cost_pico"),
+        (("by_key", 0, "requests"), 100, "by_key.requests: the keys' sum"),
+        (("by_key", 1, "key_name"), "team a", "expected a key name or null"),
+        (("by_key", 1, "backend"), "tpu", "expected serverless or gpu"),
+        (("by_key", 0, "errors"), 7, "exceeds requests"),
+        (("by_key", 0, "extra"), 7, "unexpected extra"),
+        (("by_key",), {}, "by_key: expected a list"),
+        (("by_key",), KeyError, "missing by_key"),
         (("start",), "yesterday", "not an ISO 8601"),
         (("start",), "2026-11-25T00:00:00", "no UTC offset"),
         (("end",), "2026-11-24T00:00:00+00:00", "is not after start"),
