@@ -1,4 +1,5 @@
-"""CostDashboard: spend against budget lines, cost by model and backend, forecast, tracker health.
+"""CostDashboard: spend against budget lines, cost by model, backend and client key, forecast,
+tracker health.
 
 One screen an engineer opens when an alarm mails them: is it real, which model, is it still
 climbing, and is the tracker itself healthy.
@@ -40,7 +41,8 @@ def _budget_lines(budget: Any, settings: Settings) -> list[dict[str, Any]]:
 
 
 def _search(settings: Settings, metric: str, period: int) -> list[list[dict[str, str]]]:
-    """A SEARCH over a breakdown metric (one line per model/backend), this stack only."""
+    """A SEARCH over a breakdown metric (one line per model/backend/key), this stack only: keys
+added later show up without a dashboard change."""
     dims = ",".join(mc.BREAKDOWN_DIMENSIONS[metric])
     expression = (f"SEARCH('{{{settings.namespace},{dims}}} MetricName=\"{metric}\" "
                   f"{mc.STACK_DIMENSION}=\"{settings.stack}\"', 'Maximum', {period})")
@@ -89,7 +91,9 @@ def dashboard_body(settings: Settings, function_name: str, alarm_arns: Sequence[
                 lam("Invocations", "Sum"), lam("Errors", "Sum"), lam("Throttles", "Sum"),
                 lam("Duration", "Maximum", yAxis="right"),
             ], 12, 14, stat="Sum"),
-            {"type": "alarm", "x": 0, "y": 20, "width": 24, "height": 3,
+            _widget(s, "Daily cost by client key (USD, catalog prices on both backends)",
+                    _search(s, mc.KEY_DAILY_COST, period), 0, 20),
+            {"type": "alarm", "x": 0, "y": 26, "width": 24, "height": 3,
              "properties": {"title": "Alarms", "alarms": sorted(alarm_arns)}},
         ]
     }

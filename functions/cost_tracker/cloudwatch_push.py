@@ -69,6 +69,10 @@ def build_metric_data(figures: Figures, stack: str, timestamp: datetime) -> list
                            pico_to_float(model.serverless_cost_pico), mc.COST_UNIT, timestamp))
         data.append(_datum(mc.DAILY_TOKENS, _dims(mc.BREAKDOWN_DIMENSIONS[mc.DAILY_TOKENS], values),
                            float(model.prompt_tokens + model.completion_tokens), mc.COUNT_UNIT, timestamp))
+    for key in figures.keys:
+        values = {mc.STACK_DIMENSION: stack, mc.KEY_DIMENSION: key.key_name}
+        data.append(_datum(mc.KEY_DAILY_COST, _dims(mc.BREAKDOWN_DIMENSIONS[mc.KEY_DAILY_COST], values),
+                           pico_to_float(key.cost_pico), mc.COST_UNIT, timestamp))
     return data
 
 

@@ -43,6 +43,13 @@ class BackendFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyFigures:
+    key_name: str
+    cost_pico: int  # catalog prices on both backends: what the key's budget counts
+    requests: int
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
     now: datetime
     day: Period
@@ -61,6 +68,7 @@ class Figures:
     models: tuple[ModelFigures, ...]
     backends: tuple[BackendFigures, ...]
     gpu_price: GpuPrice | None
+    keys: tuple[KeyFigures, ...] = ()
 
     @property
     def worst_status(self) -> str:
@@ -109,6 +117,17 @@ def _backends(day: UsageSummary, gpu_day_pico: int) -> tuple[BackendFigures, ...
     return tuple(out)
 
 
+def _keys(day: UsageSummary) -> tuple[KeyFigures, ...]:
+    """The day per named key; rows from before key names (key_name null) stay in the totals only."""
+    acc: dict[str, list[int]] = {}
+    for row in day.keys:
+        if row.key_name is not None:
+            slot = acc.setdefault(row.key_name, [0, 0])
+            slot[0] += row.cost_pico
+            slot[1] += row.requests
+    return tuple(KeyFigures(name, *values) for name, values in sorted(acc.items()))
+
+
 def compute_figures(*, now: datetime, day: UsageSummary, month: UsageSummary, day_period: Period,
                     month_period: Period, gpu_price: GpuPrice | None, gpu_started_at: datetime | None,
                     budgets: Budgets, thresholds: Thresholds) -> Figures:
@@ -129,7 +148,7 @@ def compute_figures(*, now: datetime, day: UsageSummary, month: UsageSummary, da
         seconds_left_in_month=max(int((month_period.end - now).total_seconds()), 0),
         statuses=evaluate(daily, monthly, budgets, thresholds),
         forecast_status=status_for(forecast, budgets.monthly_pico, thresholds),
-        models=_models(day), backends=_backends(day, gpu_day), gpu_price=gpu_price,
+        models=_models(day), backends=_backends(day, gpu_day), gpu_price=gpu_price, keys=_keys(day),
     )
 
 

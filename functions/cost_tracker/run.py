@@ -117,6 +117,7 @@ def build_report(settings: TrackerConfig, figures: Figures, *, metric_timestamp:
         "requests_day": sum(b.requests for b in figures.backends),
         "tokens_day": sum(b.tokens for b in figures.backends),
         "models_day": len(figures.models),
+        "keys_day": {key.key_name: _usd(key.cost_pico) for key in figures.keys},
         "metrics": {"datums": datums, "calls": len(calls), "datums_per_call": calls, "pushed": pushed},
     }
 

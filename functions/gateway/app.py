@@ -53,7 +53,7 @@ class GatewayApp:
         self.config = config
         self.catalog = config.catalog
         self.auth = Authenticator(config.client_keys, config.admin_token)
-        self.metrics = GatewayMetrics()
+        self.metrics = GatewayMetrics(key.name for key in config.client_keys)
         self.rng = rng or random.random
         self.clock = clock or (lambda: datetime.now(UTC))
         self._ledger_interval_s = ledger_interval_s

@@ -7,7 +7,7 @@ Not the tracker's CloudWatch metrics: those are `cost_tracker.cloudwatch_push` a
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
@@ -37,13 +37,17 @@ class FinishedRequests(Collector):
     """Requests, tokens, cost (exact picodollars until scraped) and latency of finished requests.
 
     Exposed as gateway_requests_total{backend,model,status}, gateway_tokens_total{backend,model,kind},
-    gateway_cost_usd_total{backend,model} and the histogram gateway_request_latency_seconds{backend}.
+    gateway_cost_usd_total{backend,model}, the histogram gateway_request_latency_seconds{backend},
+    and per client key gateway_key_requests_total{key} and gateway_key_cost_usd_total{key} (one
+    series per configured key name: the label's values are bounded by the configuration).
     Updated from the event loop only; a scrape reads plain ints (a torn read is one request off).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, key_names: Iterable[str] = ()) -> None:
         # (backend, model, status) -> [requests, prompt tokens, completion tokens, cost pico]
         self._counts: dict[tuple[str, str, str], list[int]] = {}
+        # key name -> [requests, cost pico]; every configured key from the start (a 0 is a value)
+        self._keys: dict[str | None, list[int]] = {name: [0, 0] for name in key_names}
         # backend -> [observations per bucket (not cumulative) ..., +Inf bucket, sum of ms]
         self._latency: dict[str, list[float]] = {}
 
@@ -61,6 +65,11 @@ class FinishedRequests(Collector):
             latency = self._latency[record.backend] = [0.0] * (len(_BUCKETS_MS) + 2)
         latency[bisect_left(_BUCKETS_MS, record.latency_ms)] += 1
         latency[-1] += record.latency_ms
+        spent = self._keys.get(record.key_name)
+        if spent is None:  # only a key name the configuration has not listed (never from a client)
+            spent = self._keys[record.key_name] = [0, 0]
+        spent[0] += 1
+        spent[1] += record.cost_pico
 
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily("gateway_requests", "Finished chat requests",
@@ -87,19 +96,28 @@ class FinishedRequests(Collector):
                 cumulative += in_bucket
                 buckets.append((bound, cumulative))
             latency.add_metric([backend], buckets, observed[-1] / 1000)
-        yield from (requests, tokens, cost, latency)
+        key_requests = CounterMetricFamily("gateway_key_requests", "Finished chat requests per client key",
+                                           labels=["key"])
+        key_cost = CounterMetricFamily("gateway_key_cost_usd", "Cost of finished requests per client key "
+                                       "in USD (catalog prices, both backends: what key budgets count)",
+                                       labels=["key"])
+        for name, (count, pico) in list(self._keys.items()):
+            if name is not None:
+                key_requests.add_metric([name], count)
+                key_cost.add_metric([name], pico_to_float(pico))
+        yield from (requests, tokens, cost, latency, key_requests, key_cost)
 
 
 class GatewayMetrics:
     """Counters per backend/model/status, tokens, cost, latency; gauges for budget use and the
     writer's queue; the process collector (CPU, memory, file descriptors)."""
 
-    def __init__(self) -> None:
+    def __init__(self, key_names: Iterable[str] = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         # Per-request figures are plain-int tallies turned into metric families at scrape time:
         # five prometheus_client updates (a lock each, a bucket walk) cost ~5 µs per request.
-        self.finished = FinishedRequests()
+        self.finished = FinishedRequests(key_names)
         r.register(self.finished)
         self.fallbacks = Counter("gateway_fallbacks", "Requests retried on the other backend",
                                  ["from_backend", "reason"], registry=r)

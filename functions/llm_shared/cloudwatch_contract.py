@@ -24,6 +24,9 @@ MODEL_DAILY_COST = "ModelDailyCost"
 BACKEND_DAILY_COST = "BackendDailyCost"
 DAILY_TOKENS = "DailyTokens"
 DAILY_REQUESTS = "DailyRequests"
+# The day's cost per client key at catalog prices, both backends: the figure a key budget is held
+# to (GPU-served tokens are valued, not paid, so the keys need not add up to DailyCost).
+KEY_DAILY_COST = "KeyDailyCost"
 
 # The heartbeat the "tracker stopped reporting" alarm watches: DailyCost itself, since it is
 # pushed on every successful run and on no failed one.
@@ -32,6 +35,7 @@ HEARTBEAT_METRIC = DAILY_COST
 STACK_DIMENSION = "Stack"
 MODEL_DIMENSION = "Model"
 BACKEND_DIMENSION = "Backend"
+KEY_DIMENSION = "Key"  # a client key name (llm_shared.client_keys: already a valid dimension value)
 
 # Exactly the dimension names of each metric the alarms read. The tracker pushes the headline
 # gauges with this set and no other, so an alarm's dimension set matches exactly.
@@ -45,6 +49,7 @@ BREAKDOWN_DIMENSIONS: dict[str, tuple[str, ...]] = {
     BACKEND_DAILY_COST: (STACK_DIMENSION, BACKEND_DIMENSION),
     DAILY_TOKENS: (STACK_DIMENSION, MODEL_DIMENSION),
     DAILY_REQUESTS: (STACK_DIMENSION, BACKEND_DIMENSION),
+    KEY_DAILY_COST: (STACK_DIMENSION, KEY_DIMENSION),
 }
 
 COST_UNIT = "None"  # CloudWatch has no currency unit; values are USD.

@@ -49,13 +49,13 @@ _ids = itertools.count()
 
 def add_usage(ledger: Ledger, when: datetime, model: str, backend: str = "serverless", *,
               prompt: int = 1000, completion: int = 500, complexity: str | None = None,
-              cost_pico: int | None = None, count: int = 1) -> int:
+              cost_pico: int | None = None, count: int = 1, key_name: str | None = "default") -> int:
     """Record `count` requests at `when`; returns their total cost (catalog prices unless given)."""
     cost = cost_for(model, prompt, completion) if cost_pico is None else cost_pico
     ledger.record_many(
         UsageRecord(request_id=f"req-{next(_ids)}", ts_ms=int(when.timestamp() * 1000), model=model,
                     backend=backend, prompt_tokens=prompt, completion_tokens=completion,
-                    cost_pico=cost, latency_ms=120.0, complexity=complexity, user_id="u1")
+                    cost_pico=cost, latency_ms=120.0, complexity=complexity, user_id="u1", key_name=key_name)
         for _ in range(count)
     )
     return cost * count

@@ -201,7 +201,7 @@ def test_a_rotated_token_is_refetched_once(aws, ledger, gateway):
 
 def _month_costs_nothing(payload, period):
     if period == "month":
-        for row in payload["breakdown"]:
+        for row in (*payload["breakdown"], *payload["by_key"]):
             row["cost_pico"], row["cost_usd"] = 0, "0"
         payload["totals"]["cost_pico"], payload["totals"]["cost_usd"] = 0, "0"
     return payload

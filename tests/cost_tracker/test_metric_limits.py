@@ -48,7 +48,7 @@ def test_six_hundred_models_are_pushed_in_two_calls_and_all_land(aws, ledger, ga
     result = run_once(load_tracker_config(make_env(aws, gateway.url)), deps, now=NOW)
 
     sizes = [len(call["MetricData"]) for call in counting.calls]
-    total = 5 + 2 * 2 + 2 * len(models)
+    total = 5 + 2 * 2 + 2 * len(models) + 1  # headline, backends, models, the one client key
     assert sizes == [1000, total - 1000]  # the fewest calls the datum limit allows
     assert result.report["metrics"]["datums_per_call"] == sizes
     headline = {d["MetricName"] for d in counting.calls[0]["MetricData"][:5]}
@@ -106,7 +106,7 @@ def test_odd_model_ids_become_dimension_values_cloudwatch_accepts(aws, ledger, g
     for value in values:  # the API's rule: printable ASCII, 1-1024 long, not only whitespace
         assert 1 <= len(value) <= mc.MAX_DIMENSION_VALUE_LENGTH
         assert all(" " <= c <= "~" for c in value) and value.strip()
-    models = {v for v in values if v not in ("staging", "serverless", "gpu")}
+    models = {v for v in values if v not in ("staging", "serverless", "gpu", "default")}  # default: the key
     assert {"plain-model", "(blank)", "mod\\xe8le-\\xfc", "tab\\there"} <= models
     assert len(models) == len(odd)  # still one series per model
 

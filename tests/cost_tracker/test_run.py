@@ -81,8 +81,8 @@ def test_metrics_land_with_values_units_and_exact_dimensions(aws, ledger, gatewa
     assert report["day"]["spent_usd"] == str(Decimal(today) / 10**12)
     assert report["gpu"]["token_value_day_usd"] == str(Decimal(gpu_value) / 10**12)
     assert report["requests_day"] == 6
-    assert report["metrics"] == {"datums": 5 + 4 + 2 * 2, "calls": 1, "datums_per_call": [13],
-                                 "pushed": True}
+    assert report["metrics"] == {"datums": 5 + 4 + 2 * 2 + 1, "calls": 1, "datums_per_call": [14],
+                                 "pushed": True}  # headline, backends, models, the one key
 
 
 def _breakdown(aws, name, dim, value):
@@ -109,6 +109,36 @@ def test_breakdowns_split_serverless_spend_and_gpu_hours(aws, ledger, gateway):
     assert _breakdown(aws, mc.DAILY_TOKENS, "Model", MEDIUM) == 10_000
     assert _breakdown(aws, mc.MODEL_DAILY_COST, "Model", MEDIUM) == 0  # GPU tokens cost nothing extra
     assert stack_metric(aws, mc.DAILY_COST)[0]["Maximum"] == pytest.approx(pico_to_float(small + gpu_day))
+
+
+def _key_cost(aws, dimensions):
+    """KeyDailyCost points for exactly these dimensions (moto matches a subset too, so the metric's
+    dimension list is checked exactly first)."""
+    listed = aws.cloudwatch.list_metrics(Namespace="LLMCostGovernance/test", MetricName=mc.KEY_DAILY_COST)
+    assert dimensions in [m["Dimensions"] for m in listed["Metrics"]]
+    return aws.cloudwatch.get_metric_statistics(
+        Namespace="LLMCostGovernance/test", MetricName=mc.KEY_DAILY_COST, Dimensions=dimensions,
+        StartTime=NOW - timedelta(hours=1), EndTime=NOW + timedelta(hours=1), Period=3600,
+        Statistics=["Maximum"])["Datapoints"]
+
+
+def test_key_daily_cost_breaks_the_day_down_per_key_with_exactly_stack_and_key(aws, ledger, gateway):
+    team_a = add_usage(ledger, NOW - timedelta(hours=1), SMALL, count=2, key_name="team-a")
+    team_a += add_usage(ledger, NOW - timedelta(hours=1), MEDIUM, "gpu", key_name="team-a")  # valued too
+    batch = add_usage(ledger, NOW - timedelta(minutes=3), LARGE, key_name="batch.jobs")
+    add_usage(ledger, NOW - timedelta(minutes=2), SMALL, key_name=None)  # a row from before key names
+    add_usage(ledger, EARLIER_THIS_MONTH, LARGE, key_name="old-key")  # not today: no datum
+    result = run_once(load_tracker_config(make_env(aws, gateway.url)), make_deps(aws), now=NOW)
+
+    listed = aws.cloudwatch.list_metrics(Namespace="LLMCostGovernance/test", MetricName=mc.KEY_DAILY_COST)
+    assert sorted(tuple((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed["Metrics"]) == [
+        (("Stack", "staging"), ("Key", "batch.jobs")), (("Stack", "staging"), ("Key", "team-a"))]
+    for key, pico in (("team-a", team_a), ("batch.jobs", batch)):
+        [point] = _key_cost(aws, [{"Name": "Stack", "Value": "staging"}, {"Name": "Key", "Value": key}])
+        assert point["Maximum"] == pytest.approx(pico_to_float(pico), rel=1e-12)
+        assert point["Unit"] == mc.COST_UNIT
+    assert result.report["keys_day"] == {"batch.jobs": str(Decimal(batch) / 10**12),
+                                         "team-a": str(Decimal(team_a) / 10**12)}
 
 
 def test_a_duplicate_invocation_leaves_maximum_unchanged(aws, ledger, gateway):

@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import env_names
 from gateway.auth import Authenticator
@@ -15,7 +16,8 @@ from gateway.config import GatewayConfig
 from gateway.ledger import Ledger, UsageRecord
 from gateway.openai_errors import GatewayError
 from llm_shared.errors import ConfigError
-from llm_shared.money import usd_to_pico
+from llm_shared.money import pico_to_float, usd_to_pico
+from llm_shared.usage_schema import parse_summary
 
 from .conftest import (
     ADMIN_TOKEN,
@@ -180,3 +182,41 @@ def test_a_ledger_from_before_key_names_gets_the_column_and_keeps_its_rows(tmp_p
     columns = [row[1] for row in again._conn().execute("PRAGMA table_info(usage)")]
     assert columns.count("key_name") == 1 and columns[-1] == "key_name"
     again.close()
+
+
+def _samples(text: str, metric: str) -> dict[str, float]:
+    """{key label: value} of one per-key metric in Prometheus text."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == metric:
+                out[sample.labels["key"]] = sample.value
+    return out
+
+
+def test_summary_and_metrics_break_spend_down_by_key(backends, tmp_path):
+    backends.reset()
+    with running_gateway(backends, tmp_path, GATEWAY_CLIENT_KEYS=TWO_KEYS) as gw:
+        before = gw.metrics().text
+        zero = {"team-a": 0, "batch.jobs_2": 0, "default": 0}  # every configured key from the start
+        assert _samples(before, "gateway_key_requests_total") == zero
+        costs: dict[str, int] = {}
+        for token, name in ((TEAM_A, "team-a"), (TEAM_A, "team-a"), (TEAM_B, "batch.jobs_2")):
+            response = gw.chat({"model": SMALL, "messages": HELLO}, token=token)
+            assert response.status_code == 200
+            costs[name] = costs.get(name, 0) + usd_to_pico(response.headers["x-cost-usd"])
+        assert gw.chat({"model": SMALL, "messages": HELLO}, token=ADMIN_TOKEN).status_code == 403
+        summary = parse_summary(gw.summary().json())
+        text = gw.metrics().text
+
+    by_key = {(row.key_name, row.backend): row for row in summary.keys}
+    assert set(by_key) == {("team-a", "serverless"), ("batch.jobs_2", "serverless")}
+    assert by_key["team-a", "serverless"].requests == 2 and by_key["batch.jobs_2", "serverless"].requests == 1
+    assert {name: by_key[name, "serverless"].cost_pico for name in costs} == costs
+    assert sum(row.cost_pico for row in summary.keys) == summary.total_cost_pico
+    assert _samples(text, "gateway_key_requests_total") == {"team-a": 2, "batch.jobs_2": 1, "default": 0}
+    assert _samples(text, "gateway_key_cost_usd_total") == pytest.approx(
+        {"team-a": pico_to_float(costs["team-a"]), "batch.jobs_2": pico_to_float(costs["batch.jobs_2"]),
+         "default": 0})
+    for secret in (TEAM_A, TEAM_B, CLIENT_TOKEN, ADMIN_TOKEN):
+        assert secret not in text

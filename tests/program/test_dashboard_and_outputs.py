@@ -37,8 +37,9 @@ def test_budget_lines_match_the_stack_budgets(run):
 
 def test_breakdowns_search_this_stack_with_the_tracker_dimension_sets(run):
     expressions = [line[0]["expression"] for line in metric_lines(run) if isinstance(line[0], dict)]
-    assert len(expressions) == 2
-    for metric, expression in zip((mc.MODEL_DAILY_COST, mc.BACKEND_DAILY_COST), expressions, strict=True):
+    assert len(expressions) == 3
+    metrics = (mc.MODEL_DAILY_COST, mc.BACKEND_DAILY_COST, mc.KEY_DAILY_COST)  # spend by key: issue 15
+    for metric, expression in zip(metrics, expressions, strict=True):
         assert ",".join(mc.BREAKDOWN_DIMENSIONS[metric]) in expression
         assert f'MetricName="{metric}"' in expression and f'Stack="{run.stack}"' in expression
 

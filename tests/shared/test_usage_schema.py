@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from gateway.ledger import Ledger, UsageRecord, to_ms
-from llm_shared import periods
 from gateway.usage_summary import usage_summary
+from llm_shared import periods
 from llm_shared.usage_schema import JSON_SCHEMA, KeyUsageRow, UsageSummaryError, parse_summary
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
