@@ -7,7 +7,10 @@ a line break is rejected here, by key name, without ever showing the value.
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from components.client_keys import ALLOWED as CLIENT_KEYS_ALLOWED
+from components.client_keys import client_keys_env
 from components.naming import PROJECT
 from components.settings import Settings, SettingsError
 from gateway import env_names
@@ -26,14 +29,24 @@ def _check(key: str, value: str) -> str:
     return value.strip()
 
 
-def gateway_environment(settings: Settings, *, client_tokens: str, admin_token: str, serverless_api_key: str,
+def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_token: str,
+                        serverless_api_key: str, client_key_tokens: Any = None,
                         bind_address: str = "127.0.0.1",
                         ledger_path: str = LEDGER_PATH_IN_CONTAINER) -> dict[str, str]:
     """The gateway's environment for these settings, checked by the gateway's own loader; the host's
-    env file and the local demo both start the gateway with it."""
+    env file and the local demo both start the gateway with it. `client_key_tokens` (ESC
+    gatewayClientKeyTokens, name -> token) goes with gatewayClientKeys; `client_tokens` (the
+    unnamed key `default`) is then optional."""
     g = settings.gateway
-    values = {
-        env_names.CLIENT_TOKENS: _check("gatewayClientTokens", client_tokens),
+    values: dict[str, str] = {}
+    if client_tokens is not None or not g.client_keys:
+        values[env_names.CLIENT_TOKENS] = _check("gatewayClientTokens", client_tokens or "")
+    if g.client_keys:
+        try:
+            values[env_names.CLIENT_KEYS] = client_keys_env(g.client_keys, client_key_tokens)
+        except ConfigError as exc:
+            raise SettingsError(f"{exc}. Allowed: {CLIENT_KEYS_ALLOWED}") from None
+    values |= {
         env_names.ADMIN_TOKEN: _check("gatewayAdminToken", admin_token),
         env_names.SERVERLESS_BASE_URL: g.serverless_base_url,
         env_names.SERVERLESS_API_KEY: _check("serverlessApiKey", serverless_api_key),
@@ -57,14 +70,16 @@ def gateway_environment(settings: Settings, *, client_tokens: str, admin_token: 
     except ConfigError as exc:
         raise SettingsError(
             f"the gateway would reject its env file: {exc}. Allowed: see README.md (Configuration reference) "
-            "(ESC keys gatewayClientTokens, gatewayAdminToken, serverlessApiKey)"
+            "(ESC keys gatewayClientTokens, gatewayClientKeyTokens, gatewayAdminToken, serverlessApiKey)"
         ) from None
     return values
 
 
-def render_env_file(settings: Settings, *, client_tokens: str, admin_token: str, serverless_api_key: str,
+def render_env_file(settings: Settings, *, client_tokens: str | None, admin_token: str,
+                    serverless_api_key: str, client_key_tokens: Any = None,
                     bind_address: str = "127.0.0.1") -> str:
     """The env file text; the gateway binds to bind_address on the host network."""
     values = gateway_environment(settings, client_tokens=client_tokens, admin_token=admin_token,
-                                 serverless_api_key=serverless_api_key, bind_address=bind_address)
+                                 serverless_api_key=serverless_api_key, client_key_tokens=client_key_tokens,
+                                 bind_address=bind_address)
     return "".join(f"{key}={value}\n" for key, value in values.items())

@@ -166,7 +166,7 @@ class GatewayHost(CostTaggedComponent):
     def __init__(self, name: str, args: GatewayHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("GatewayHost", name, opts)
         s, g, secrets = args.settings, args.settings.gateway, args.secrets
-        if secrets.ssh_private_key is None or secrets.gateway_client_tokens is None:
+        if secrets.ssh_private_key is None or (secrets.gateway_client_tokens is None and not g.client_keys):
             raise ValueError("GatewayHost needs the sshPrivateKey and gatewayClientTokens secrets")
         host = args.host if args.host is not None else g.host
         connection = command.remote.ConnectionArgs(
@@ -241,9 +241,9 @@ class GatewayHost(CostTaggedComponent):
             chain = [model_server]
 
         gateway_env = pulumi.Output.all(secrets.gateway_client_tokens, secrets.gateway_admin_token,
-                                        secrets.serverless_api_key).apply(
+                                        secrets.serverless_api_key, secrets.gateway_client_key_tokens).apply(
             lambda v: render_env_file(s, client_tokens=v[0], admin_token=v[1], serverless_api_key=v[2],
-                                      bind_address=g.bind_address)
+                                      client_key_tokens=v[3], bind_address=g.bind_address)
         )
         env_step = write("env-file", paths.gateway_env, "env", gateway_env)
         gateway = container(

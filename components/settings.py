@@ -15,11 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import urlparse
 
 import pulumi
 
+from components.client_keys import ALLOWED as CLIENT_KEYS_ALLOWED
+from components.client_keys import ESC_KEY as CLIENT_KEY_TOKENS
+from components.client_keys import ClientKeySpec, parse_specs
 from components.insights_sql import DEFAULT_DATABASE as DEFAULT_INSIGHTS_DATABASE
 from components.insights_sql import IDENTIFIER as INSIGHTS_IDENTIFIER
 from components.naming import PROJECT
@@ -108,6 +111,7 @@ class GatewaySettings:
     tls_mode: str = "automatic"  # Caddy on the host: automatic HTTPS, a provided certificate, or none
     proxy_image: str = DEFAULT_PROXY_IMAGE
     acme_email: str = ""
+    client_keys: tuple[ClientKeySpec, ...] = ()  # gatewayClientKeys (tokens: ESC gatewayClientKeyTokens)
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,7 @@ class SecretSettings:
     gateway_admin_token: pulumi.Output[str]
     lambda_api_key: pulumi.Output[str]
     gateway_client_tokens: pulumi.Output[str] | None = None
+    gateway_client_key_tokens: pulumi.Output[Any] | None = None  # name -> token, for gatewayClientKeys
     serverless_api_key: pulumi.Output[str] | None = None
     ssh_private_key: pulumi.Output[str] | None = None
     slack_webhook_url: pulumi.Output[str] | None = None
@@ -197,11 +202,11 @@ KEYS = (
     "modelServerExtraArgs", "modelServerHealthTimeoutSeconds", "tlsMode", "proxyImage", "acmeEmail",
     "launchInstance", "lambdaRegion", "lambdaSshKeyName", "usageExportEnabled", "usageExportSchedule",
     "snowflakeEnabled", "snowflakeOrganization", "snowflakeAccount", "snowflakeUser", "snowflakeRole",
-    "snowflakeDatabase",
+    "snowflakeDatabase", "gatewayClientKeys",
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
                "sshPrivateKey", "slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
-               "snowflakePrivateKey")
+               "snowflakePrivateKey", CLIENT_KEY_TOKENS)
 
 
 class _Reader:
@@ -545,10 +550,20 @@ def _gateway(r: _Reader) -> GatewaySettings:
         remote_dir=remote_dir,
         health_timeout_seconds=r.integer("gatewayHealthTimeoutSeconds", DEFAULT_HEALTH_TIMEOUT_SECONDS,
                                          5, 900),
+        client_keys=_client_keys(r),
         **common,
         **_model_server(r, model_map, gpu_base_url),  # type: ignore[arg-type]
         **_tls(r, url, bind_address),  # type: ignore[arg-type]
     )
+
+
+def _client_keys(r: _Reader) -> tuple[ClientKeySpec, ...]:
+    """Not r.shared_rule: that quotes the raw value, and a token pasted here must stay unseen."""
+    try:
+        return parse_specs(r.text("gatewayClientKeys"))
+    except ConfigError as exc:
+        raise SettingsError(f"invalid config {PROJECT}:gatewayClientKeys: {exc} (value not shown). "
+                            f"Allowed: {CLIENT_KEYS_ALLOWED}") from None
 
 
 def _tracker(r: _Reader) -> TrackerSettings:
@@ -697,7 +712,8 @@ def load_secrets(settings: Settings) -> SecretSettings:
     return SecretSettings(
         gateway_admin_token=config.require_secret("gatewayAdminToken"),
         lambda_api_key=config.require_secret("lambdaApiKey"),
-        gateway_client_tokens=config.require_secret("gatewayClientTokens") if gateway else None,
+        gateway_client_tokens=_client_tokens(config, settings),
+        gateway_client_key_tokens=_client_key_tokens(config, settings),
         # The pay-per-token provider's key: not the Lambda Cloud API key (any provider may serve).
         serverless_api_key=config.require_secret("serverlessApiKey") if gateway else None,
         ssh_private_key=config.require_secret("sshPrivateKey") if gateway else None,
@@ -707,6 +723,26 @@ def load_secrets(settings: Settings) -> SecretSettings:
         tls_private_key=tls[1],
         snowflake_private_key=_snowflake_key(config, settings),
     )
+
+
+def _client_tokens(config: pulumi.Config, settings: Settings) -> pulumi.Output[str] | None:
+    """The unnamed tokens (key `default`): required unless gatewayClientKeys names the clients."""
+    if not settings.gateway.enabled:
+        return None
+    if settings.gateway.client_keys:
+        return config.get_secret("gatewayClientTokens")
+    return config.require_secret("gatewayClientTokens")
+
+
+def _client_key_tokens(config: pulumi.Config, settings: Settings) -> pulumi.Output[Any] | None:
+    if not (settings.gateway.enabled and settings.gateway.client_keys):
+        return None
+    tokens = config.get_secret_object(CLIENT_KEY_TOKENS)
+    if tokens is None:
+        raise SettingsError(f"missing secret config {PROJECT}:{CLIENT_KEY_TOKENS}: required when "
+                            "gatewayClientKeys is set. Allowed: an object key name -> token (each at least "
+                            "16 printable characters) in the stack's ESC environment")
+    return tokens
 
 
 def _snowflake_key(config: pulumi.Config, settings: Settings) -> pulumi.Output[str] | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from llm_shared.client_keys import DEFAULT_KEY_NAME, budget_pico, check_budget_order, name_problem
+from llm_shared.client_keys import DEFAULT_KEY_NAME, MAX_KEYS, budget_pico, check_budget_order, name_problem
 from llm_shared.errors import ConfigError
 
 from .env_names import CLIENT_KEYS, CLIENT_TOKENS
@@ -81,6 +81,9 @@ def named_keys(raw: str) -> tuple[ClientKey, ...]:
     if not isinstance(entries, list):
         raise ConfigError(f"{CLIENT_KEYS}: expected a JSON list of {{name, token, daily_budget_usd?, "
                           f"monthly_budget_usd?}} objects, got {type(entries).__name__}")
+    if len(entries) > MAX_KEYS:
+        raise ConfigError(f"{CLIENT_KEYS}: {len(entries)} keys; at most {MAX_KEYS} (each name is a "
+                          "metric series)")
     keys = tuple(_entry(i, e) for i, e in enumerate(entries))
     first: dict[str, int] = {}
     for index, key in enumerate(keys):

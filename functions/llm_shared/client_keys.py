@@ -16,6 +16,9 @@ from .money import pico_to_usd, usd_to_pico
 
 DEFAULT_KEY_NAME = "default"
 MAX_KEY_NAME = 64
+# Each name is a Prometheus series and a CloudWatch custom metric (billed per metric and month), so
+# the count is bounded; a team with more clients shares keys between them.
+MAX_KEYS = 100
 _NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_KEY_NAME - 1}}}")
 NAME_ALLOWED = (f"1-{MAX_KEY_NAME} characters of letters, digits, '_', '-' or '.', starting with a "
                 "letter or digit")
