@@ -24,9 +24,10 @@ SECRET_KEYS = (
     "sshPrivateKey",
 )
 # huggingFaceToken: gated models; tlsCertificate/tlsPrivateKey: required with tlsMode provided;
-# snowflakePrivateKey: required with snowflakeEnabled.
+# snowflakePrivateKey: required with snowflakeEnabled; gatewayClientKeyTokens (name -> token): required
+# with gatewayClientKeys (gatewayClientTokens is then optional).
 OPTIONAL_SECRET_KEYS = ("slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
-                        "snowflakePrivateKey")
+                        "snowflakePrivateKey", "gatewayClientKeyTokens")
 
 
 def environment_names(project: str, stack: str) -> dict[str, str]:
