@@ -21,7 +21,7 @@ TABLE = "LAMBDA_INSIGHTS"
 STAGE = "USAGE_EXPORT_STAGE"
 FILE_FORMAT = "USAGE_EXPORT_CSV"
 PIPE = "USAGE_EXPORT_PIPE"
-VIEWS = ("MODEL_CATALOG", "LAMBDA_USAGE_STATS", "COST_SAVINGS")  # in creation order
+VIEWS = ("MODEL_CATALOG", "LAMBDA_USAGE_STATS", "KEY_USAGE_STATS", "COST_SAVINGS")  # in creation order
 # The plans' batching opportunity: requests above this many tokens, 30 % cheaper in a batch API.
 BATCH_MIN_TOKENS = 10_000
 BATCH_SAVING_PERCENT = 30

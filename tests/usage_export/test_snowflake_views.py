@@ -19,7 +19,7 @@ from demo.insights_emulator import insights
 from llm_shared.catalog import default_catalog
 from llm_shared.usage_schema import parse_summary
 from standins import Script
-from tests.gateway.conftest import HARD, HELLO, LARGE, MEDIUM, SMALL, Clock, running_gateway
+from tests.gateway.conftest import CLIENT_TOKEN, HARD, HELLO, LARGE, MEDIUM, SMALL, Clock, running_gateway
 
 from .conftest import export_deps, export_settings, objects, record
 
@@ -40,13 +40,18 @@ WORKLOAD = [
 ]
 
 
+TEAM_TOKEN = "team-insights-token-000001"
+KEYS = f'[{{"name": "team-insights", "token": "{TEAM_TOKEN}"}}]'
+
+
 def _drive(gw, clock: Clock, backends) -> None:
-    for when, model, backend, messages, user, stream in WORKLOAD:
+    for index, (when, model, backend, messages, user, stream) in enumerate(WORKLOAD):
         clock.now = when.astimezone(UTC)
         body = {"model": model, "messages": messages, "max_tokens": 40, "stream": stream}
         if user:
             body["user"] = user
-        response = gw.chat(body, headers={"x-force-backend": backend})
+        token = TEAM_TOKEN if index % 3 == 0 else CLIENT_TOKEN  # two keys: team-insights and default
+        response = gw.chat(body, token=token, headers={"x-force-backend": backend})
         assert response.status_code == 200, response.text
     backends.serverless.script = Script(fail_status=400, fail_count=1)  # the provider refuses one
     refused = gw.chat({"model": SMALL, "messages": HELLO}, headers={"x-force-backend": "serverless"})
@@ -66,7 +71,7 @@ def loaded(aws, backends, tmp_path):
     """The workload through the real gateway, exported to moto S3 and loaded into the emulator."""
     backends.reset()
     clock = Clock(DAY_1.astimezone(UTC))
-    with running_gateway(backends, tmp_path, clock=clock, TIME_ZONE=ZONE) as gw:
+    with running_gateway(backends, tmp_path, clock=clock, TIME_ZONE=ZONE, GATEWAY_CLIENT_KEYS=KEYS) as gw:
         _drive(gw, clock, backends)
         report = export_once(export_settings(aws, gw.url, page_size=4), export_deps(aws))
         assert report["records"] == len(WORKLOAD) + 1 and len(report["objects"]) == 3
@@ -102,6 +107,21 @@ def test_the_daily_view_equals_the_gateway_summary_to_the_picodollar(loaded):
             assert round(row["P95_LATENCY_MS"], 3) == expected.p95_latency_ms
             assert row["AVG_LATENCY_MS"] == pytest.approx(expected.avg_latency_ms, abs=1e-3)
         assert sum(int(r["COST_PICO"]) for r in rows) == summary.total_cost_pico
+
+
+def test_the_key_view_equals_the_gateway_summary_by_key(loaded):
+    emulated, summaries, _, _ = loaded
+    view = emulated.rows("KEY_USAGE_STATS", "USAGE_DATE, KEY_NAME, BACKEND")
+    for day, summary in summaries.items():
+        rows = {(r["KEY_NAME"], r["BACKEND"]): r for r in view if r["USAGE_DATE"] == day.date()}
+        assert set(rows) == {(k.key_name, k.backend) for k in summary.keys}
+        for expected in summary.keys:
+            row = rows[expected.key_name, expected.backend]
+            assert (int(row["REQUESTS"]), int(row["ERRORS"])) == (expected.requests, expected.errors)
+            assert int(row["PROMPT_TOKENS"]) == expected.prompt_tokens
+            assert int(row["COMPLETION_TOKENS"]) == expected.completion_tokens
+            assert int(row["COST_PICO"]) == expected.cost_pico
+    assert {r["KEY_NAME"] for r in view} == {"team-insights", "default"}
 
 
 def test_cost_savings_downgrades_equal_the_cost_trackers_optimization_report(loaded):
