@@ -3,7 +3,9 @@ name on every ledger row (and in a ledger from before the column)."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import sqlite3
 
 import pytest
@@ -13,6 +15,7 @@ from gateway import env_names
 from gateway.auth import Authenticator
 from gateway.client_keys import ClientKey
 from gateway.config import GatewayConfig
+from gateway.json_logs import JsonFormatter
 from gateway.ledger import Ledger, UsageRecord
 from gateway.openai_errors import GatewayError
 from llm_shared.errors import ConfigError
@@ -55,6 +58,20 @@ def test_named_keys_with_budgets_and_the_unnamed_tokens_as_default():
     assert TEAM_A not in repr(config) and TEAM_A in config.secrets() and CLIENT_TOKEN in config.secrets()
     only_named = GatewayConfig.from_env({**BASE, env_names.CLIENT_KEYS: TWO_KEYS})
     assert [key.name for key in only_named.client_keys] == ["team-a", "batch.jobs_2"]
+
+
+def test_a_named_key_token_in_a_log_line_is_redacted():
+    config = _config(GATEWAY_CLIENT_KEYS=TWO_KEYS)
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter(config.secrets()))
+    log = logging.getLogger("gateway.test-key-redaction")
+    log.addHandler(handler)
+    try:
+        log.warning("client sent %s", TEAM_B, extra={"detail": f"Bearer {TEAM_A}"})
+    finally:
+        log.removeHandler(handler)
+    assert TEAM_A not in out.getvalue() and TEAM_B not in out.getvalue() and "***" in out.getvalue()
 
 
 def test_json_numbers_are_exact_budgets():
