@@ -90,7 +90,9 @@ def test_day_rolls_over_at_local_midnight_and_late_settlements_stay_in_their_day
 def test_burst_cannot_overshoot_the_budget_by_more_than_one_request(backends, tmp_path):
     backends.reset()
     max_tokens = 100
-    backends.serverless.script = Script(delay_s=0.3, reply_tokens=max_tokens)  # all in flight together
+    # All 20 in flight together: a reply slower than the burst takes to arrive on a loaded machine
+    # (at 0.3 s an early request settled below its worst case first and one more request fit).
+    backends.serverless.script = Script(delay_s=1.5, reply_tokens=max_tokens)
     model = default_catalog().get(SMALL)
     worst = worst_case_cost_pico(model, prompt_upper_bound(HELLO), max_tokens)
     actual = cost_for(SMALL, prompt_tokens(HELLO), max_tokens)
