@@ -206,3 +206,156 @@ def test_a_certificate_nobody_vouches_for_is_refused(tmp_path):
         [result] = _call(url)
     assert isinstance(result, UpstreamFailure) and result.kind == CONNECT
     assert seen == []  # the request (and its API key) never left
+
+
+def test_a_certificate_the_context_trusts_is_accepted_and_the_answer_read(tmp_path):
+    from gateway.http1_client import Http1Client
+
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        while head := _read_request(conn):
+            seen.append(head)
+            conn.sendall(_answer(b'{"ok": true}', "chunked"))
+
+    server = _self_signed(tmp_path)
+    trusted = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    with raw_server(handle, tls=server) as (url, seen):
+        async def run() -> list[tuple[int, bytes]]:
+            client = Http1Client(url, connect_timeout_s=1, read_timeout_s=2, max_connections=4,
+                                 ssl_context=trusted)
+            out = []
+            for _ in range(2):
+                response = await client.request(b"GET /v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+                out.append((response.status, await response.read()))
+                response.release()
+            await client.close()
+            return out
+
+        assert asyncio.run(run()) == [(200, b'{"ok": true}')] * 2
+    assert len(seen) == 2
+
+
+def test_the_connection_limit_holds_further_requests_until_one_is_released():
+    from gateway.http1_client import Http1Client
+
+    connections: list[int] = []
+
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        connections.append(1)
+        while head := _read_request(conn):
+            seen.append(head)
+            threading.Event().wait(0.2)
+            conn.sendall(_answer(b"{}", "length"))
+
+    with raw_server(handle) as (url, seen):
+        async def run() -> float:
+            client = Http1Client(url, connect_timeout_s=1, read_timeout_s=5, max_connections=2)
+
+            async def one() -> None:
+                response = await client.request(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n")
+                await response.read()
+                response.release()
+
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await asyncio.gather(*(one() for _ in range(4)))
+            await client.close()
+            return loop.time() - started
+
+        elapsed = asyncio.run(run())
+    assert len(connections) == 2  # never more than the limit; the others reused them
+    assert len(seen) == 4
+    assert elapsed >= 0.38  # two rounds of 0.2 s, not one
+
+
+def test_a_stream_is_delivered_as_it_arrives_and_a_half_read_connection_is_not_reused():
+    first_sent = threading.Event()
+    release = threading.Event()
+    connections: list[int] = []
+
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        connections.append(1)
+        while head := _read_request(conn):
+            seen.append(head)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                         b"transfer-encoding: chunked\r\n\r\n")
+            conn.sendall(b"%x\r\n%s\r\n" % (len(b"data: 1\n\n"), b"data: 1\n\n"))
+            first_sent.set()
+            release.wait(2)
+            conn.sendall(b"%x\r\n%s\r\n0\r\n\r\n" % (len(b"data: 2\n\n"), b"data: 2\n\n"))
+
+    with raw_server(handle) as (url, _):
+        async def run() -> list[bytes]:
+            upstream = Upstream("gpu", url, read_timeout_s=5)
+            await upstream.start()
+            try:
+                stream = await upstream.open_stream(BODY)
+                assert (stream.status, stream.content_type) == (200, "text/event-stream")
+                chunks = stream.chunks()
+                first = await asyncio.wait_for(chunks.__anext__(), 1)  # before the server goes on
+                await stream.aclose()  # half read: this connection is closed
+                release.set()
+                whole = await upstream.open_stream(BODY)
+                rest = [chunk async for chunk in whole.chunks()]
+                await whole.aclose()
+                return [first, b"".join(rest)]
+            finally:
+                await upstream.close()
+
+        assert asyncio.run(run()) == [b"data: 1\n\n", b"data: 1\n\ndata: 2\n\n"]
+    assert len(connections) == 2
+
+
+@pytest.mark.parametrize("answer", [b"NOT HTTP AT ALL\r\n\r\n",
+                                    b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"])
+def test_a_malformed_or_cut_response_is_a_connect_failure(answer):
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        seen.append(_read_request(conn))
+        conn.sendall(answer)
+
+    with raw_server(handle) as (url, seen):
+        [result] = _call(url)
+    assert isinstance(result, UpstreamFailure) and result.kind == CONNECT
+    assert len(seen) == 1
+
+
+def test_a_body_that_stops_midway_is_a_read_timeout():
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        seen.append(_read_request(conn))
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"choi")
+        threading.Event().wait(3)
+
+    with raw_server(handle) as (url, _):
+        [result] = _call(url, read_timeout_s=0.3)
+    assert isinstance(result, UpstreamFailure) and result.kind == TIMEOUT
+
+
+def test_a_stream_reader_that_lags_pauses_the_socket_instead_of_buffering_everything():
+    from gateway import http1_client
+
+    total = 4 * http1_client._PAUSE_ABOVE
+    piece = b"x" * 65536
+
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        seen.append(_read_request(conn))
+        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % total)
+        for _ in range(total // len(piece)):
+            conn.sendall(piece)
+
+    with raw_server(handle) as (url, _):
+        async def run() -> tuple[int, int]:
+            client = http1_client.Http1Client(url, connect_timeout_s=1, read_timeout_s=0.5, max_connections=1)
+            response = await client.request(b"GET /v1/big HTTP/1.1\r\nhost: x\r\n\r\n")
+            await asyncio.sleep(0.3)  # the reader lags; the socket is paused, the timeout does not fire
+            conn = response._conn
+            peak = conn._buffered
+            await asyncio.sleep(0.6)  # longer than the read timeout while paused
+            received = 0
+            while (chunk := await response.next_chunk()) is not None:
+                received += len(chunk)
+            response.release()
+            await client.close()
+            return peak, received
+
+        peak, received = asyncio.run(run())
+    assert received == total
+    assert peak < 2 * http1_client._PAUSE_ABOVE
