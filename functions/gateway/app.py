@@ -98,7 +98,8 @@ class GatewayApp:
         self._writer = LedgerWriter(self._ledger, self._ledger_interval_s)
         self._writer.start()
         self._guard = BudgetGuard(self.config.budgets, self.config.thresholds, self.config.time_zone,
-                                  self._ledger.spend_pico, self.clock)
+                                  self._ledger.spend_pico, self.clock, keys=self.config.client_keys,
+                                  key_spend_lookup=self._ledger.spend_pico)
         for upstream in self.upstreams.values():
             await upstream.start()
         log.info("gateway ready", extra={"serverless_base_url": self.upstreams[SERVERLESS].base_url,

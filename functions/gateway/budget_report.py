@@ -16,7 +16,7 @@ from llm_shared.budget import Thresholds
 from llm_shared.usage_schema import usd_string
 
 from .asgi import Handler, HttpRequest, respond_json
-from .budget_guard import WindowState
+from .budget_guard import KeyState, WindowState
 
 if TYPE_CHECKING:
     from .app import GatewayApp
@@ -44,9 +44,17 @@ def _window(window: WindowState) -> dict[str, Any]:
     }
 
 
+def _key(state: KeyState) -> dict[str, Any]:
+    return {"key_name": state.key_name, "status": state.status,
+            "day": _window(state.day) if state.day else None,
+            "month": _window(state.month) if state.month else None}
+
+
 def budget_payload(windows: tuple[WindowState, WindowState], thresholds: Thresholds, time_zone: str,
-                   now: datetime) -> dict[str, Any]:
-    """The response body: overall status (the worse period's), then one object per period."""
+                   now: datetime, keys: list[KeyState] | None = None) -> dict[str, Any]:
+    """The response body: overall status (the worse of the stack's periods), one object per period,
+    then `keys`: each key with a budget of its own, its status and windows (null where it has no
+    budget for that period)."""
     day, month = windows
     return {
         "object": "budget.status",
@@ -57,6 +65,7 @@ def budget_payload(windows: tuple[WindowState, WindowState], thresholds: Thresho
         "critical_percent": str(thresholds.critical),
         "day": _window(day),
         "month": _window(month),
+        "keys": [_key(k) for k in keys or ()],
     }
 
 
@@ -64,6 +73,7 @@ def endpoint(app: GatewayApp) -> Handler:
     async def handle(http: HttpRequest) -> None:
         app.auth.require_admin(http.headers.get(b"authorization"))
         await respond_json(http.send, 200, budget_payload(app.guard.windows(), app.config.thresholds,
-                                                          app.config.time_zone, app.clock()))
+                                                          app.config.time_zone, app.clock(),
+                                                          app.guard.key_windows()))
 
     return handle

@@ -114,7 +114,7 @@ class ChatPipeline:
                 self._metrics.downgrades.inc()
             if request.model == AUTO_MODEL:
                 check_context_window(request, plan.model)
-            reservation = self._app.guard.reserve(plan.worst_case_pico)
+            reservation = self._app.guard.reserve(plan.worst_case_pico, key)
         except GatewayError as exc:
             if exc.code == BUDGET_EXCEEDED:
                 self._metrics.refusals.inc()

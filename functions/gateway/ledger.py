@@ -255,12 +255,19 @@ class Ledger:
     def record(self, record: UsageRecord) -> bool:
         return self.record_many([record]) == 1
 
-    def spend_pico(self, start: datetime, end: datetime) -> int:
-        """Exact total cost of requests in [start, end)."""
-        row = self._conn().execute(
-            "SELECT COALESCE(SUM(cost_pico), 0) FROM usage WHERE ts_ms >= ? AND ts_ms < ?",
-            (to_ms(start), to_ms(end)),
-        ).fetchone()
+    def spend_pico(self, start: datetime, end: datetime, key_name: str | None = None) -> int:
+        """Exact total cost of requests in [start, end); only the key's rows when a key is named."""
+        if key_name is None:
+            row = self._conn().execute(
+                "SELECT COALESCE(SUM(cost_pico), 0) FROM usage WHERE ts_ms >= ? AND ts_ms < ?",
+                (to_ms(start), to_ms(end)),
+            ).fetchone()
+        else:
+            row = self._conn().execute(
+                "SELECT COALESCE(SUM(cost_pico), 0) FROM usage WHERE ts_ms >= ? AND ts_ms < ? "
+                "AND key_name = ?",
+                (to_ms(start), to_ms(end), key_name),
+            ).fetchone()
         return int(row[0])
 
     def count(self) -> int:
