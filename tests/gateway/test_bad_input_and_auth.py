@@ -177,7 +177,7 @@ def test_secrets_never_reach_logs_or_error_bodies(backends, tmp_path, caplog):
 
 
 def test_an_internal_error_is_an_openai_style_500_and_the_gateway_keeps_serving(gw, monkeypatch, caplog):
-    def broken(_worst):
+    def broken(_worst, _key=None):
         raise RuntimeError("bug with a detail the client must not see")
 
     monkeypatch.setattr(gw.app.guard, "reserve", broken)
