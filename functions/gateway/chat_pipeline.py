@@ -185,11 +185,12 @@ class ChatPipeline:
     # call with fallback -----------------------------------------------------------------------------
 
     async def _with_fallback(self, call: _Call,
-                             attempt: Callable[[Upstream, bytes], Awaitable[T]]) -> tuple[str, T]:
+                             attempt: Callable[[Upstream, bytes, float], Awaitable[T]]) -> tuple[str, T]:
         """(backend, answer) of the first backend in the decision's order whose `attempt` does not
         raise UpstreamFailure; when every one does, the request is recorded as an error and fails.
         All attempts share one deadline (REQUEST_DEADLINE_SECONDS): a hang on both backends costs
-        that, not two upstream timeouts."""
+        that, not two upstream timeouts. The upstream client enforces it (one timer per call, no
+        asyncio.timeout scope per attempt)."""
         failures: list[UpstreamFailure] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._config.request_deadline_s
@@ -200,11 +201,12 @@ class ChatPipeline:
                 if loop.time() >= deadline:
                     raise UpstreamFailure(backend, TIMEOUT, f"not tried: {late}")
                 try:
-                    async with asyncio.timeout_at(deadline):
-                        return backend, await attempt(upstream, upstream_body(
-                            call.request, upstream.model_name(call.model.id)))
-                except TimeoutError:
-                    raise UpstreamFailure(backend, TIMEOUT, late) from None
+                    return backend, await attempt(upstream, upstream_body(
+                        call.request, upstream.model_name(call.model.id)), deadline)
+                except UpstreamFailure as failure:
+                    if failure.deadline:
+                        raise UpstreamFailure(backend, TIMEOUT, late) from None
+                    raise
             except UpstreamFailure as failure:
                 failures.append(failure)
                 self._metrics.fallbacks.labels(backend, failure.kind).inc()
@@ -320,9 +322,9 @@ class ChatPipeline:
         return cost
 
 
-async def _complete_json(upstream: Upstream, body: bytes) -> tuple[int, bytes, str, Any]:
+async def _complete_json(upstream: Upstream, body: bytes, deadline: float) -> tuple[int, bytes, str, Any]:
     """A non-streaming call; a 200 must carry a JSON object (else the next backend is tried)."""
-    status, payload, content_type = await upstream.complete(body)
+    status, payload, content_type = await upstream.complete(body, deadline)
     if status != 200:
         return status, payload, content_type, None
     try:

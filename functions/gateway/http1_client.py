@@ -32,15 +32,20 @@ class HttpClientError(Exception):
 
 
 class HttpTimeout(HttpClientError):
-    """No connection within the connect timeout, or no byte within the read timeout."""
+    """No connection within the connect timeout, no byte within the read timeout, or (`deadline`)
+    the exchange not done by the caller's deadline."""
+
+    def __init__(self, message: str, *, deadline: bool = False) -> None:
+        super().__init__(message)
+        self.deadline = deadline
 
 
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; carries at most one exchange at a time."""
 
-    __slots__ = ("_buffered", "_chunks", "_framed", "_last_read", "_loop", "_paused", "_read_timeout",
-                 "_timer", "_waiter", "closed", "complete", "content_type", "error", "keep_alive", "parser",
-                 "status", "transport")
+    __slots__ = ("_buffered", "_chunks", "_deadline", "_framed", "_last_read", "_loop", "_paused",
+                 "_read_timeout", "_timer", "_waiter", "closed", "complete", "content_type", "error",
+                 "keep_alive", "parser", "status", "transport")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, read_timeout: float) -> None:
         self._loop = loop
@@ -51,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last_read = 0.0
+        self._deadline: float | None = None  # loop time by which the exchange must be complete
         self._reset()
 
     def _reset(self) -> None:
@@ -66,13 +72,16 @@ class _Connection(asyncio.Protocol):
 
     # exchange (called by the client) --------------------------------------------------------------
 
-    def send(self, data: bytes) -> asyncio.Future[None]:
+    def send(self, data: bytes, deadline: float | None) -> asyncio.Future[None]:
         """Write one request; the future resolves when the response head arrived."""
         assert self.transport is not None
         self._reset()
         self._last_read = self._loop.time()
+        self._deadline = deadline
         self._waiter = self._loop.create_future()
-        self._timer = self._loop.call_at(self._last_read + self._read_timeout, self._check_read_timeout)
+        due = self._last_read + self._read_timeout
+        self._timer = self._loop.call_at(due if deadline is None or due < deadline else deadline,
+                                         self._check_read_timeout)
         self.transport.write(data)
         return self._waiter
 
@@ -120,17 +129,25 @@ class _Connection(asyncio.Protocol):
             self._timer = None
 
     def _check_read_timeout(self) -> None:
+        """One timer per exchange for both limits: re-armed, not replaced, as data arrives."""
         self._timer = None
         if self.complete or self.error is not None:
             return
+        now = self._loop.time()
+        if self._deadline is not None and now >= self._deadline:
+            self._fail(HttpTimeout("no complete answer within the deadline", deadline=True))
+            self.abort()
+            return
         due = self._last_read + self._read_timeout
         if self._paused:  # the reader lags, not the server: not a read timeout
-            due = self._loop.time() + self._read_timeout
-        if self._loop.time() >= due:
+            due = now + self._read_timeout
+        if now >= due:
             self._fail(HttpTimeout(f"no data within the read timeout of {self._read_timeout:g} s"))
             self.abort()
-        else:
-            self._timer = self._loop.call_at(due, self._check_read_timeout)
+            return
+        if self._deadline is not None and self._deadline < due:
+            due = self._deadline
+        self._timer = self._loop.call_at(due, self._check_read_timeout)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -223,6 +240,10 @@ class Response:
                 return chunk
             await conn.wait()
 
+    def end_deadline(self) -> None:
+        """The deadline covered the head only (a stream's body takes as long as it takes)."""
+        self._conn._deadline = None
+
     def release(self) -> None:
         """Back to the pool when the body was read whole on a keep-alive connection, else closed."""
         self._client._release(self._conn)
@@ -245,27 +266,31 @@ class Http1Client:
         self._ssl = (ssl_context or ssl.create_default_context()) if self._tls else None
         self._connect_timeout = connect_timeout_s
         self._read_timeout = read_timeout_s
-        self._slots = asyncio.Semaphore(max_connections)
+        self._free = max_connections  # connection slots not in use (a plain counter: no lock per call)
+        self._slot_waiters: deque[asyncio.Future[None]] = deque()
         self._idle: list[_Connection] = []
         self._closed = False
 
-    async def request(self, head: bytes, body: bytes = b"", read_timeout_s: float | None = None) -> Response:
+    async def request(self, head: bytes, body: bytes = b"", read_timeout_s: float | None = None,
+                      deadline: float | None = None) -> Response:
         """Send `head` (request line and headers, ending in CRLF CRLF) and `body` once; the response
-        once its head arrived. Never retries: a request that may have been sent fails as it is."""
+        once its head arrived. `deadline` (loop time) bounds the wait for a slot, the connect and the
+        whole exchange until `Response.end_deadline()`. Never retries: a request that may have been
+        sent fails as it is."""
         if self._closed:
             raise HttpClientError("the client is closed")
-        await self._slots.acquire()
+        await self._take_slot(deadline)
         try:
             conn = self._idle.pop() if self._idle else None
             while conn is not None and (conn.closed or conn.transport is None or conn.transport.is_closing()):
                 conn.abort()
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
-                conn = await self._connect(read_timeout_s)
+                conn = await self._connect(read_timeout_s, deadline)
             else:
                 conn._read_timeout = read_timeout_s or self._read_timeout
             try:
-                await conn.send(head + body if body else head)
+                await conn.send(head + body if body else head, deadline)
             except BaseException:
                 conn.abort()
                 raise
@@ -274,8 +299,37 @@ class Http1Client:
                 raise conn.error
             return Response(self, conn)
         except BaseException:
-            self._slots.release()
+            self._give_slot()
             raise
+
+    async def _take_slot(self, deadline: float | None) -> None:
+        if self._free > 0 and not self._slot_waiters:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            if deadline is None:
+                await waiter
+            else:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+        except TimeoutError:
+            raise HttpTimeout("no free connection before the deadline", deadline=True) from None
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._give_slot()  # handed a slot while being cancelled: pass it on
+            elif waiter in self._slot_waiters:
+                self._slot_waiters.remove(waiter)
+            raise
+
+    def _give_slot(self) -> None:
+        while self._slot_waiters:
+            waiter = self._slot_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes straight to the next waiter
+                return
+        self._free += 1
 
     def _release(self, conn: _Connection) -> None:
         conn.finish()
@@ -285,17 +339,21 @@ class Http1Client:
             self._idle.append(conn)
         else:
             conn.abort()
-        self._slots.release()
+        self._give_slot()
 
-    async def _connect(self, read_timeout_s: float | None) -> _Connection:
+    async def _connect(self, read_timeout_s: float | None, deadline: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
         timeout = read_timeout_s or self._read_timeout
+        limit = loop.time() + self._connect_timeout
+        by_deadline = deadline is not None and deadline < limit
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with asyncio.timeout_at(deadline if by_deadline else limit):
                 _, conn = await loop.create_connection(
                     lambda: _Connection(loop, timeout), self._host, self._port, ssl=self._ssl,
                     server_hostname=self._host if self._tls else None)
         except TimeoutError:
+            if by_deadline:
+                raise HttpTimeout("no connection before the deadline", deadline=True) from None
             raise HttpTimeout(f"no connection within {self._connect_timeout:g} s") from None
         except ssl.SSLError as exc:
             raise HttpClientError(f"TLS: {exc}") from None

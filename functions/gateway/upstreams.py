@@ -26,11 +26,13 @@ POOL_SIZE = 512
 class UpstreamFailure(Exception):
     """The backend did not serve the request; `kind` says how (connect, timeout, status, bad_response)."""
 
-    def __init__(self, backend: str, kind: str, detail: str, status: int | None = None) -> None:
+    def __init__(self, backend: str, kind: str, detail: str, status: int | None = None, *,
+                 deadline: bool = False) -> None:
         super().__init__(f"{backend}: {kind}: {detail}")
         self.backend = backend
         self.kind = kind
         self.status = status
+        self.deadline = deadline  # a timeout because the caller's deadline passed
 
 
 class UpstreamStream:
@@ -66,7 +68,7 @@ class UpstreamStream:
 
 def _failure(name: str, exc: HttpClientError) -> UpstreamFailure:
     if isinstance(exc, HttpTimeout):
-        return UpstreamFailure(name, TIMEOUT, "no answer within the timeout")
+        return UpstreamFailure(name, TIMEOUT, "no answer within the timeout", deadline=exc.deadline)
     return UpstreamFailure(name, CONNECT, f"{type(exc).__name__}: {exc}")
 
 
@@ -113,16 +115,17 @@ class Upstream:
             raise RuntimeError(f"upstream {self.name} is not started")
         return self._client
 
-    async def _post(self, body: bytes) -> Response:
+    async def _post(self, body: bytes, deadline: float | None) -> Response:
         head = b"%scontent-length: %d\r\n\r\n" % (self._chat_head, len(body))
         try:
-            return await self.client.request(head, body)
+            return await self.client.request(head, body, deadline=deadline)
         except HttpClientError as exc:
             raise _failure(self.name, exc) from None
 
-    async def complete(self, body: bytes) -> tuple[int, bytes, str]:
-        """POST a non-streaming request; (status, body, content type) unless it failed over-ably."""
-        response = await self._post(body)
+    async def complete(self, body: bytes, deadline: float | None = None) -> tuple[int, bytes, str]:
+        """POST a non-streaming request; (status, body, content type) unless it failed over-ably.
+        `deadline` (event-loop time) bounds the whole call, body included."""
+        response = await self._post(body, deadline)
         try:
             payload = await response.read()
         except HttpClientError as exc:
@@ -134,9 +137,12 @@ class Upstream:
             raise UpstreamFailure(self.name, STATUS, f"HTTP {status}", status)
         return status, payload, response.content_type or "application/json"
 
-    async def open_stream(self, body: bytes) -> UpstreamStream:
-        """POST a streaming request and return the open response (the caller closes it)."""
-        stream = UpstreamStream(self.name, await self._post(body))
+    async def open_stream(self, body: bytes, deadline: float | None = None) -> UpstreamStream:
+        """POST a streaming request and return the open response (the caller closes it).
+        `deadline` (event-loop time) bounds the wait for the response head only."""
+        response = await self._post(body, deadline)
+        response.end_deadline()
+        stream = UpstreamStream(self.name, response)
         if stream.status >= 500:
             await stream.aclose()
             raise UpstreamFailure(self.name, STATUS, f"HTTP {stream.status}", stream.status)

@@ -359,3 +359,71 @@ def test_a_stream_reader_that_lags_pauses_the_socket_instead_of_buffering_everyt
         peak, received = asyncio.run(run())
     assert received == total
     assert peak < 2 * http1_client._PAUSE_ABOVE
+
+
+def test_the_deadline_bounds_a_body_that_keeps_trickling_but_not_a_streams_body():
+    """The read timeout restarts with every byte; the caller's deadline does not (non-streaming).
+    A stream's deadline ends with its head: its body may take as long as the model does."""
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        while head := _read_request(conn):
+            seen.append(head)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n")
+            for byte in b'{"a": 1}':
+                threading.Event().wait(0.15)
+                conn.sendall(bytes([byte]))
+
+    with raw_server(handle) as (url, _):
+        async def run() -> tuple[UpstreamFailure | None, bytes, float]:
+            upstream = Upstream("gpu", url, read_timeout_s=0.5)
+            await upstream.start()
+            loop = asyncio.get_running_loop()
+            try:
+                started = loop.time()
+                try:
+                    await upstream.complete(BODY, loop.time() + 0.4)
+                    failure = None
+                except UpstreamFailure as exc:
+                    failure = exc
+                took = loop.time() - started
+                stream = await upstream.open_stream(BODY, loop.time() + 0.4)
+                body = b"".join([chunk async for chunk in stream.chunks()])  # ~1.2 s: past the deadline
+                await stream.aclose()
+                return failure, body, took
+            finally:
+                await upstream.close()
+
+        failure, body, took = asyncio.run(run())
+    assert failure is not None and failure.kind == TIMEOUT and failure.deadline
+    assert took < 0.9
+    assert body == b'{"a": 1}'
+
+
+def test_a_wait_for_a_free_connection_ends_at_the_deadline():
+    from gateway.http1_client import Http1Client, HttpTimeout
+
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        seen.append(_read_request(conn))
+        threading.Event().wait(2)
+
+    with raw_server(handle) as (url, seen):
+        async def run() -> tuple[BaseException | None, int]:
+            client = Http1Client(url, connect_timeout_s=1, read_timeout_s=5, max_connections=1)
+            loop = asyncio.get_running_loop()
+            hold = asyncio.ensure_future(client.request(b"GET /v1/a HTTP/1.1\r\nhost: x\r\n\r\n"))
+            await asyncio.sleep(0.1)
+            try:
+                await client.request(b"GET /v1/b HTTP/1.1\r\nhost: x\r\n\r\n", deadline=loop.time() + 0.2)
+                error = None
+            except HttpTimeout as exc:
+                error = exc
+            hold.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hold
+            free = client._free
+            await client.close()
+            return error, free
+
+        error, free = asyncio.run(run())
+    assert isinstance(error, HttpTimeout) and error.deadline
+    assert free == 1  # the cancelled holder gave its slot back
+    assert len(seen) == 1
