@@ -12,6 +12,7 @@ from components.budget_alarms import BudgetAlarms, BudgetAlarmsArgs
 from components.cost_tracker import CostTracker, CostTrackerArgs
 from components.dashboard import CostDashboard, CostDashboardArgs
 from components.gateway_host import GatewayHost, GatewayHostArgs
+from components.iam_boundary import boundary_transformation
 from components.lambda_instance import LambdaCloudHost, LambdaCloudHostArgs
 from components.secrets import Secrets, SecretsArgs
 from components.settings import load_secrets, load_settings
@@ -20,6 +21,8 @@ from components.stack_readme import render_readme
 from components.usage_export import UsageExport, UsageExportArgs
 
 settings = load_settings()
+if settings.permissions_boundary_arn:  # before any resource: every IAM role carries it
+    pulumi.runtime.register_stack_transformation(boundary_transformation(settings.permissions_boundary_arn))
 secrets = load_secrets(settings)
 account_id = aws.get_caller_identity_output().account_id
 

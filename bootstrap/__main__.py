@@ -49,9 +49,9 @@ for account in cfg.stacks:
 deploy_arns = {stack: r.deploy_role_arn for stack, r in roles.items()}
 preview_arns = {stack: r.preview_role_arn for stack, r in roles.items()}
 monitor_arns = {stack: r.monitor_role_arn for stack, r in roles.items()}
-cloud = PulumiCloudSetup(
-    "pulumi-cloud", PulumiCloudSetupArgs(cfg, MAIN_PROJECT, deploy_arns), pulumi.ResourceOptions()
-)
+boundary_arns = {stack: r.boundary_arn for stack, r in roles.items()}
+cloud = PulumiCloudSetup("pulumi-cloud", PulumiCloudSetupArgs(cfg, MAIN_PROJECT, deploy_arns, boundary_arns),
+                         pulumi.ResourceOptions())
 # The repository's owner from config, the admin's token from GITHUB_TOKEN (never config).
 github_provider = github.Provider("github", owner=cfg.github_owner)
 repo = GitHubSetup("github", GitHubSetupArgs(cfg, deploy_arns, preview_arns, cloud.ci_token, monitor_arns),
@@ -61,6 +61,8 @@ repo = GitHubSetup("github", GitHubSetupArgs(cfg, deploy_arns, preview_arns, clo
 pulumi.export("deployRoleArns", deploy_arns)
 pulumi.export("previewRoleArns", preview_arns)
 pulumi.export("monitorRoleArns", monitor_arns)
+# Also in each stack's ESC environment as iamPermissionsBoundaryArn (components/iam_boundary.py).
+pulumi.export("permissionsBoundaryArns", boundary_arns)
 pulumi.export("githubEnvironments", repo.environments)
 pulumi.export("escEnvironments", {s.stack: f"{MAIN_PROJECT}/{s.stack}" for s in cfg.stacks})
 pulumi.export("pulumiOrg", cfg.pulumi_org)

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from bootstrap import trust
 from bootstrap.config import BootstrapConfig, StackAccount
-from bootstrap.deploy_policy import Scope, deploy_policy, monitor_policy, preview_policy
+from bootstrap.deploy_policy import Scope, boundary_policy, deploy_policy, monitor_policy, preview_policy
 from bootstrap.esc_documents import environment_names
 
 
@@ -56,8 +56,10 @@ class StackRolesArgs:
 
 
 class StackRoles(pulumi.ComponentResource):
-    """One main stack's deploy role and read-only preview role, named `<project>-<stack>-deploy|preview`."""
+    """One main stack's deploy, preview and monitor roles (`<project>-<stack>-deploy|preview|monitor`)
+    and the permissions boundary of every role the stack creates (`<project>-<stack>-boundary`)."""
 
+    boundary_arn: pulumi.Output[str]
     deploy_role_arn: pulumi.Output[str]
     preview_role_arn: pulumi.Output[str]
     monitor_role_arn: pulumi.Output[str]
@@ -67,6 +69,14 @@ class StackRoles(pulumi.ComponentResource):
         cfg, account = args.config, args.account
         scope = Scope(account.account_id, account.region, args.project, account.stack)
         child = pulumi.ResourceOptions(parent=self)
+        # The deploy role's grants name this ARN (iam:PermissionsBoundary); it may never change it.
+        boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=scope.boundary_name,
+            description=f"Permissions boundary of every IAM role {args.project}/{account.stack} creates",
+            policy=json.dumps(boundary_policy(scope), sort_keys=True),
+            opts=child,
+        )
         deploy_trust = pulumi.Output.all(args.providers.github_arn, args.providers.pulumi_arn).apply(
             lambda arns: json.dumps(
                 trust.deploy_trust(
@@ -118,10 +128,12 @@ class StackRoles(pulumi.ComponentResource):
         monitor = github_role("monitor", trust.monitor_trust, f"Cost monitor report of "
                               f"{args.project}/{account.stack} (cost-monitor.yml on main)",
                               monitor_policy(scope))
+        self.boundary_arn = boundary.arn
         self.deploy_role_arn = deploy.arn
         self.preview_role_arn = preview.arn
         self.monitor_role_arn = monitor.arn
         self.register_outputs({
+            "boundary_arn": self.boundary_arn,
             "deploy_role_arn": self.deploy_role_arn,
             "preview_role_arn": self.preview_role_arn,
             "monitor_role_arn": self.monitor_role_arn,

@@ -3,10 +3,18 @@
 One table, one row per kind of resource the program creates (components/): the actions `pulumi up`
 needs on it (create, read, update, tag, delete), the subset a preview or refresh reads, and where
 it lives. Names are scoped to the stack prefix `<project>-<stack>-` where the program names things;
-what Pulumi auto-names (IAM roles, secrets, KMS keys) is scoped by the `stack` cost tag every
+what Pulumi auto-names (secrets, KMS keys) is scoped by the `stack` cost tag every
 program resource carries (components/naming.py), on create (aws:RequestTag) and after
 (aws:ResourceTag). No action is a wildcard. A `Resource: "*"` appears only where AWS has no
 resource-level permission for the action; each such row says so.
+
+Privilege escalation: a role the deploy role creates could be given any inline policy and then be
+passed to Lambda or trusted by the deploy role itself. So every role it creates or whose policies
+it writes must carry the stack's permissions boundary (`<project>-<stack>-boundary`, a managed
+policy the bootstrap creates, `boundary_policy` below): IAM evaluates `iam:PermissionsBoundary` on
+CreateRole, PutRolePolicy, DeleteRolePolicy and PutRolePermissionsBoundary. The deploy role never
+touches a managed policy, never removes a boundary, and never writes the bootstrap's own roles
+(explicit Deny, which no Allow overrides).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STACK_TAG = "stack"
+BOUNDARY_KEY = "iam:PermissionsBoundary"
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,14 @@ class Scope:
     def prefix(self) -> str:
         return f"{self.project}-{self.stack}"
 
+    @property
+    def boundary_name(self) -> str:
+        return f"{self.prefix}-boundary"
+
+    @property
+    def boundary_arn(self) -> str:
+        return f"arn:aws:iam::{self.account}:policy/{self.boundary_name}"
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -40,6 +57,7 @@ class Grant:
     tag_condition: str | None = None
     why_star: str = ""  # required when resources is ["*"]
     extra_condition: dict[str, Any] = field(default_factory=dict)
+    boundary: bool = False  # the role must carry (or be given) the stack's permissions boundary
 
 
 def _arn(service: str, s: Scope, rest: str, *, regional: bool = True) -> str:
@@ -147,12 +165,62 @@ GRANTS: tuple[Grant, ...] = (
         ("events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"),
         lambda s: [_arn("events", s, f"rule/{s.prefix}-*")],
     ),
+    # UsageExport's bucket (`<prefix>-usage-<account>`: bucket names are global, so every bucket of
+    # the stack ends in its account id) and its configuration; Snowflake's bucket notification.
+    # The reads are what the provider's refresh of a bucket asks for.
     Grant(
-        "CreateFunctionRoles",
-        ("iam:CreateRole", "iam:TagRole"),
+        "StackBuckets",
+        (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:PutBucketTagging",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutLifecycleConfiguration",
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketNotification",
+        ),
+        (
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetBucketTagging",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketNotification",
+            "s3:GetBucketAcl",
+            "s3:GetBucketCORS",
+            "s3:GetBucketWebsite",
+            "s3:GetBucketVersioning",
+            "s3:GetAccelerateConfiguration",
+            "s3:GetBucketRequestPayment",
+            "s3:GetBucketLogging",
+            "s3:GetReplicationConfiguration",
+            "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketOwnershipControls",
+        ),
+        lambda s: [f"arn:aws:s3:::{s.prefix}-*-{s.account}"],
+    ),
+    # Roles are named with the stack prefix (components/lambda_parts.py, snowflake_insights.py), so
+    # a role of anyone else can never be tagged into the stack's reach. Tags on create need
+    # iam:TagRole too. (The bootstrap's own `<prefix>-deploy|preview|monitor` match the pattern:
+    # the explicit Deny below keeps them out.)
+    Grant(
+        "TagNewRoles",
+        ("iam:TagRole",),
         (),
-        lambda s: [f"arn:aws:iam::{s.account}:role/*"],
+        lambda s: [f"arn:aws:iam::{s.account}:role/{s.prefix}-*"],
         tag_condition="request",
+    ),
+    Grant(
+        "CreateRolesWithBoundary",
+        ("iam:CreateRole",),
+        (),
+        lambda s: [f"arn:aws:iam::{s.account}:role/{s.prefix}-*"],
+        tag_condition="request",
+        boundary=True,
     ),
     Grant(
         "FunctionRoles",
@@ -162,8 +230,6 @@ GRANTS: tuple[Grant, ...] = (
             "iam:UpdateAssumeRolePolicy",
             "iam:TagRole",
             "iam:UntagRole",
-            "iam:PutRolePolicy",
-            "iam:DeleteRolePolicy",
         ),
         (
             "iam:GetRole",
@@ -173,6 +239,27 @@ GRANTS: tuple[Grant, ...] = (
             "iam:ListRoleTags",
             "iam:ListInstanceProfilesForRole",
         ),
+        lambda s: [f"arn:aws:iam::{s.account}:role/{s.prefix}-*"],
+        tag_condition="resource",
+    ),
+    # What a role may do is written only within the boundary: a role without it (or with another)
+    # gets no inline policy, and the only boundary it can be given is the stack's.
+    Grant(
+        "RolePoliciesWithinBoundary",
+        ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"),
+        (),
+        lambda s: [f"arn:aws:iam::{s.account}:role/{s.prefix}-*"],
+        tag_condition="resource",
+        boundary=True,
+    ),
+    # Roles of stacks deployed before roles were named (Pulumi's auto-names, `<resource>-role-<hex>`,
+    # stack-tagged, no boundary) are replaced by named ones: deleting them and their inline policy
+    # is all that is allowed on them, and deleting grants nothing.
+    Grant(
+        "DeleteUnnamedStackRoles",
+        ("iam:DeleteRolePolicy", "iam:DeleteRole"),
+        ("iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+         "iam:ListInstanceProfilesForRole"),
         lambda s: [f"arn:aws:iam::{s.account}:role/*"],
         tag_condition="resource",
     ),
@@ -180,7 +267,7 @@ GRANTS: tuple[Grant, ...] = (
         "PassFunctionRolesToLambda",
         ("iam:PassRole",),
         (),
-        lambda s: [f"arn:aws:iam::{s.account}:role/*"],
+        lambda s: [f"arn:aws:iam::{s.account}:role/{s.prefix}-*"],
         tag_condition="resource",
         extra_condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
     ),
@@ -249,18 +336,105 @@ GRANTS: tuple[Grant, ...] = (
 )
 
 
+# The permissions boundary of every role the program creates: the most any of them may do (the
+# union of components/policies.py's documents, on the stack's resources). A role's own policy
+# still decides; the boundary only caps what the deploy role could grant.
+BOUNDARY: tuple[Grant, ...] = (
+    Grant(
+        "OwnFunctionLogs",
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        (),
+        lambda s: [_arn("logs", s, f"log-group:/aws/lambda/{s.prefix}-*:*")],
+    ),
+    Grant(
+        "OwnSecrets",
+        ("secretsmanager:GetSecretValue",),
+        (),
+        lambda s: [_arn("secretsmanager", s, "secret:*")],
+        tag_condition="resource",
+    ),
+    Grant(
+        "CostMetrics",
+        ("cloudwatch:PutMetricData",),
+        (),
+        lambda s: ["*"],
+        why_star="cloudwatch:PutMetricData has no resource-level permission (the role's own policy "
+        "keeps it to the stack's namespace)",
+    ),
+    Grant("PublishToOwnTopic", ("sns:Publish",), (), lambda s: [_arn("sns", s, f"{s.prefix}-*")]),
+    Grant(
+        "OwnTopicKey",
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        (),
+        lambda s: [_arn("kms", s, "key/*")],
+        tag_condition="resource",
+    ),
+    Grant(
+        "OwnBuckets",
+        ("s3:ListBucket", "s3:GetBucketLocation"),
+        (),
+        lambda s: [f"arn:aws:s3:::{s.prefix}-*-{s.account}"],
+    ),
+    Grant(
+        "OwnBucketObjects",
+        ("s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"),
+        (),
+        lambda s: [f"arn:aws:s3:::{s.prefix}-*-{s.account}/*"],
+    ),
+)
+# The bootstrap's own roles and boundaries (every stack's: staging and prod may share an account).
+BOOTSTRAP_ROLE_KINDS = ("deploy", "preview", "monitor")
+_ROLE_WRITES = (
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+)
+_POLICY_WRITES = (
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy",
+    "iam:UntagPolicy",
+)
+
+
+def _denials(s: Scope) -> list[dict[str, Any]]:
+    """What no Allow above may ever reach, whatever a tag says."""
+    iam = f"arn:aws:iam::{s.account}"
+    return [
+        {"Sid": "NeverTheBootstrapsRoles", "Effect": "Deny", "Action": list(_ROLE_WRITES),
+         "Resource": [f"{iam}:role/{s.project}-*-{kind}" for kind in BOOTSTRAP_ROLE_KINDS]},
+        {"Sid": "NeverTheBoundaries", "Effect": "Deny", "Action": list(_POLICY_WRITES),
+         "Resource": [f"{iam}:policy/{s.project}-*-boundary"]},
+        {"Sid": "NeverRemoveABoundary", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
+         "Resource": [f"{iam}:role/*"]},
+    ]
+
+
 def _condition(grant: Grant, s: Scope) -> dict[str, Any]:
     condition: dict[str, Any] = {key: dict(value) for key, value in grant.extra_condition.items()}
     if grant.tag_condition == "request":
         condition.setdefault("StringEquals", {})[f"aws:RequestTag/{STACK_TAG}"] = s.stack
     elif grant.tag_condition == "resource":
         condition.setdefault("StringEquals", {})[f"aws:ResourceTag/{STACK_TAG}"] = s.stack
+    if grant.boundary:
+        condition.setdefault("StringEquals", {})[BOUNDARY_KEY] = s.boundary_arn
     return condition
 
 
-def _statements(s: Scope, *, write: bool) -> list[dict[str, Any]]:
+def _statements(s: Scope, *, write: bool, grants: tuple[Grant, ...] = GRANTS) -> list[dict[str, Any]]:
     statements = []
-    for grant in GRANTS:
+    for grant in grants:
         actions = [*grant.write, *grant.read] if write else list(grant.read)
         if not actions:
             continue
@@ -280,6 +454,7 @@ def _statements(s: Scope, *, write: bool) -> list[dict[str, Any]]:
 def deploy_policy(s: Scope, *, smoke_test: bool) -> dict[str, Any]:
     """`pulumi up`/`refresh` of one stack; staging's also runs its tracker once (deploy.yml smoke)."""
     statements = _statements(s, write=True)
+    statements += _denials(s)
     if smoke_test:
         statements.append(
             {
@@ -295,6 +470,11 @@ def deploy_policy(s: Scope, *, smoke_test: bool) -> dict[str, Any]:
 def preview_policy(s: Scope) -> dict[str, Any]:
     """`pulumi preview` of one stack from a pull request: reads only, never a secret value."""
     return {"Version": "2012-10-17", "Statement": _statements(s, write=False)}
+
+
+def boundary_policy(s: Scope) -> dict[str, Any]:
+    """The permissions boundary every role of the stack carries (`iamPermissionsBoundaryArn`)."""
+    return {"Version": "2012-10-17", "Statement": _statements(s, write=True, grants=BOUNDARY)}
 
 
 # The secrets the cost tracker reads (components/secrets.py; Pulumi appends a random suffix).

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from components.iam_boundary import KEY as BOUNDARY_KEY
+
 # The stack config secrets each stack's ESC environment must provide (components/settings.py reads them).
 SECRET_KEYS = (
     "gatewayAdminToken",
@@ -43,12 +45,14 @@ def _dump(comment: str, document: dict[str, Any]) -> str:
     return lines + yaml.safe_dump(document, sort_keys=False)
 
 
-def stack_environment(project: str, stack: str, region: str) -> str:
+def stack_environment(project: str, stack: str, region: str, boundary_arn: str) -> str:
+    """The stack's non-secret config: its region, and the permissions boundary of its IAM roles."""
     names = environment_names(project, stack)
     return _dump(
         f"Managed by the bootstrap project (bootstrap/): edit there, not here.\n"
         f"Secret values live in {names['secrets']}; AWS credentials never live here (PR previews open this).",
-        {"imports": [names["secrets"]], "values": {"pulumiConfig": {"aws:region": region}}},
+        {"imports": [names["secrets"]],
+         "values": {"pulumiConfig": {"aws:region": region, f"{project}:{BOUNDARY_KEY}": boundary_arn}}},
     )
 
 

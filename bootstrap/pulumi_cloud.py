@@ -38,6 +38,7 @@ class PulumiCloudSetupArgs:
     config: BootstrapConfig
     project: str  # the main project
     deploy_role_arns: Mapping[str, pulumi.Output[str]]
+    boundary_arns: Mapping[str, pulumi.Output[str]]  # main stack -> its roles' permissions boundary
 
 
 class PulumiCloudSetup(pulumi.ComponentResource):
@@ -79,7 +80,9 @@ class PulumiCloudSetup(pulumi.ComponentResource):
                 organization=org,
                 project=project,
                 name=stack,
-                yaml=pulumi.StringAsset(stack_environment(project, stack, account.region)),
+                yaml=args.boundary_arns[stack].apply(
+                    lambda arn, region=account.region, stack=stack: pulumi.StringAsset(
+                        stack_environment(project, stack, region, arn))),
                 opts=child,
             )
             ps.Environment(

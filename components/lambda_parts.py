@@ -52,6 +52,9 @@ def lambda_with_own_logs(
     )
     role = aws.iam.Role(
         f"{name}-role",
+        # Named like its function (roles are another namespace): the deploy role may only create,
+        # tag and pass roles named with the stack prefix (bootstrap/deploy_policy.py).
+        name=function_name,
         assume_role_policy=json.dumps(assume_role("lambda.amazonaws.com")),
         description=f"Runs {function_name} ({description})",
         opts=pulumi.ResourceOptions(parent=parent),

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import pulumi
 
+from components import iam_boundary
 from components.client_keys import ALLOWED as CLIENT_KEYS_ALLOWED
 from components.client_keys import ESC_KEY as CLIENT_KEY_TOKENS
 from components.client_keys import ClientKeySpec, parse_specs
@@ -171,6 +172,7 @@ class Settings:
     gateway: GatewaySettings
     launch: LaunchSettings | None = None
     export: ExportSettings = ExportSettings()
+    permissions_boundary_arn: str | None = None  # iam_boundary.KEY: on every IAM role when set
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ KEYS = (
     "modelServerExtraArgs", "modelServerHealthTimeoutSeconds", "tlsMode", "proxyImage", "acmeEmail",
     "launchInstance", "lambdaRegion", "lambdaSshKeyName", "usageExportEnabled", "usageExportSchedule",
     "snowflakeEnabled", "snowflakeOrganization", "snowflakeAccount", "snowflakeUser", "snowflakeRole",
-    "snowflakeDatabase", "gatewayClientKeys",
+    "snowflakeDatabase", "gatewayClientKeys", iam_boundary.KEY,
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
                "sshPrivateKey", "slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
@@ -687,6 +689,7 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
         gateway=gateway,
         launch=_launch(r, tracker, gateway),
         export=_export(r),
+        permissions_boundary_arn=r.matching(iam_boundary.KEY, iam_boundary.ARN, iam_boundary.ALLOWED) or None,
     )
 
 

@@ -53,6 +53,8 @@ class BootstrapMocks(pulumi.runtime.Mocks):
         account = self._account(args)
         if args.typ == "aws:iam/role:Role":
             outputs["arn"] = f"arn:aws:iam::{account}:role/{args.inputs['name']}"
+        elif args.typ == "aws:iam/policy:Policy":
+            outputs["arn"] = f"arn:aws:iam::{account}:policy/{args.inputs['name']}"
         elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             outputs["arn"] = (
                 f"arn:aws:iam::{account}:oidc-provider/{args.inputs['url'].removeprefix('https://')}"
@@ -107,7 +109,8 @@ def run_bootstrap(overrides: dict[str, Any] | None = None) -> BootstrapRun:
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         namespace = runpy.run_path(str(ROOT / "bootstrap" / "__main__.py"), run_name="__pulumi_program__")
-        exported = {"deployRoleArns": namespace["deploy_arns"], "previewRoleArns": namespace["preview_arns"]}
+        exported = {"deployRoleArns": namespace["deploy_arns"], "previewRoleArns": namespace["preview_arns"],
+                    "permissionsBoundaryArns": namespace["boundary_arns"]}
         return pulumi.Output.from_input(exported).apply(run.outputs.update)
 
     program()

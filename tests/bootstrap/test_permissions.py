@@ -9,16 +9,19 @@ from typing import Any
 
 import pytest
 
-from bootstrap.deploy_policy import GRANTS
+from bootstrap.deploy_policy import GRANTS, deploy_policy
 from policy import validators
-from tests.program.harness import run_program
+from tests.program.harness import ACCOUNT, REGION, run_program
 
+from .full_program import scope
 from .harness import committed_config
+from .iam_eval import ALLOW, decide
 
 STACKS = committed_config()["stacks"]
 READ_VERBS = ("Get", "Describe", "List")
-# The create call of every AWS resource type the main program declares: adding a new type to the
-# program fails here until the deploy roles may create it.
+# The create call of every AWS resource type the main program can declare (with every optional
+# component on: tests/bootstrap/full_program.py): adding a new type to the program fails here until
+# the deploy roles may create it.
 CREATE_ACTION = {
     "aws:sns/topic:Topic": "sns:CreateTopic",
     "aws:sns/topicPolicy:TopicPolicy": "sns:SetTopicAttributes",
@@ -37,6 +40,13 @@ CREATE_ACTION = {
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": "lambda:PutFunctionEventInvokeConfig",
     "aws:secretsmanager/secret:Secret": "secretsmanager:CreateSecret",
     "aws:secretsmanager/secretVersion:SecretVersion": "secretsmanager:PutSecretValue",
+    "aws:s3/bucket:Bucket": "s3:CreateBucket",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        "s3:PutEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy": "s3:PutBucketPolicy",
+    "aws:s3/bucketNotification:BucketNotification": "s3:PutBucketNotification",
 }
 
 
@@ -61,12 +71,16 @@ def test_resources_are_the_stacks_own(bootstrap_run, role):
     other = "prod" if stack == "staging" else "staging"
     account = STACKS[stack]["accountId"]
     for statement in _policy(bootstrap_run, role)["Statement"]:
+        if statement["Effect"] == "Deny":  # test_boundary.py: the denials name every stack's roles
+            continue
         grant = next((g for g in GRANTS if g.sid == statement["Sid"]), None)
         for resource in statement["Resource"]:
             if resource == "*":
                 assert grant is not None and grant.why_star, f"{role} {statement['Sid']}: '*' needs a reason"
                 continue
-            assert f":{account}:" in resource, resource
+            # S3 ARNs carry no account: the stack's bucket names end in it
+            assert f":{account}:" in resource or (
+                resource.startswith("arn:aws:s3:::") and resource.endswith(f"-{account}")), resource
             assert f"-{other}-" not in resource, resource
             named = f"llm-cost-governance-{stack}-" in resource or resource.endswith(
                 f"/llm-cost-governance-{stack}"
@@ -104,14 +118,104 @@ def test_only_staging_may_run_its_tracker_for_the_smoke_test(bootstrap_run):
     assert "lambda:InvokeFunction" not in _actions(_policy(bootstrap_run, "prod-deploy"))
 
 
+def _aws(run) -> list:
+    return [r for r in run.resources if r.typ.startswith("aws:")]
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_deploy_roles_may_create_every_resource_type_the_program_declares(bootstrap_run, stack):
-    program = run_program(stack)
-    types = {r.typ for r in program.resources if r.typ.startswith("aws:")}
+def test_every_resource_type_the_program_can_declare_has_its_create_action(bootstrap_run, full_programs,
+                                                                          stack):
+    types = {r.typ for r in _aws(full_programs[stack])} | {r.typ for r in _aws(run_program(stack))}
     unknown = types - set(CREATE_ACTION)
     assert not unknown, f"the program creates {unknown}: grant the deploy roles in bootstrap/deploy_policy.py"
-    actions = _actions(_policy(bootstrap_run, f"{stack}-deploy"))
-    assert {CREATE_ACTION[t] for t in types} <= actions
+    assert {CREATE_ACTION[t] for t in types} <= _actions(_policy(bootstrap_run, f"{stack}-deploy"))
+
+
+def _requests(run) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(resource, action, ARN, request context) of each create call `pulumi up` makes for `run`."""
+    region, account = REGION, ACCOUNT
+    arn = {  # resource name or mock id -> (ARN, tags, boundary) of what later calls act on
+        key: (f"arn:aws:iam::{account}:role/{r.inputs.get('name', r.name)}", r.inputs.get("tags", {}),
+              r.inputs.get("permissionsBoundary", ""))
+        for r in run.of_type("aws:iam/role:Role") for key in (r.inputs.get("name", r.name),)
+    }
+    secrets = {f"{r.name}-id": (f"arn:aws:secretsmanager:{region}:{account}:secret:{r.name}-Ab12Cd",
+                                r.inputs.get("tags", {}))
+               for r in run.of_type("aws:secretsmanager/secret:Secret")}
+    requests = []
+    for r in _aws(run):
+        i, action = r.inputs, CREATE_ACTION[r.typ]
+        tags = {f"aws:RequestTag/{k}": v for k, v in (i.get("tags") or {}).items()}
+        service = r.typ.split(":")[1].split("/")[0]
+        if service == "s3":
+            target = f"arn:aws:s3:::{i['bucket']}"
+        elif r.typ == "aws:iam/role:Role":
+            role_arn, _, boundary = arn[i.get("name", r.name)]
+            target, tags = role_arn, {**tags, "iam:PermissionsBoundary": boundary}
+        elif r.typ == "aws:iam/rolePolicy:RolePolicy":
+            role_arn, role_tags, boundary = arn[i["role"]]
+            target = role_arn
+            tags = {"aws:ResourceTag/stack": role_tags.get("stack", ""), "iam:PermissionsBoundary": boundary}
+        elif r.typ == "aws:lambda/function:Function":
+            target = f"arn:aws:lambda:{region}:{account}:function:{i['name']}"
+            role_name = i["role"].rsplit("/", 1)[1]
+            requests.append((r.name, "iam:PassRole", i["role"], {
+                "aws:ResourceTag/stack": arn[role_name][1].get("stack", ""),
+                "iam:PassedToService": "lambda.amazonaws.com"}))
+        elif service == "lambda":
+            target = f"arn:aws:lambda:{region}:{account}:function:{i.get('function') or i['functionName']}"
+        elif r.typ == "aws:secretsmanager/secret:Secret":
+            target = secrets[f"{r.name}-id"][0]
+        elif r.typ == "aws:secretsmanager/secretVersion:SecretVersion":
+            target = secrets[i["secretId"]][0]
+            tags = {"aws:ResourceTag/stack": secrets[i["secretId"]][1].get("stack", "")}
+        elif r.typ == "aws:kms/key:Key":
+            target = "*"
+        elif r.typ == "aws:kms/alias:Alias":
+            target = f"arn:aws:kms:{region}:{account}:{i['name']}"
+        elif r.typ == "aws:sns/topic:Topic":
+            target = f"arn:aws:sns:{region}:{account}:{i['name']}"
+        elif r.typ.startswith("aws:sns/"):
+            target = i.get("arn") or i["topic"]
+        elif r.typ == "aws:cloudwatch/dashboard:Dashboard":
+            target = f"arn:aws:cloudwatch::{account}:dashboard/{i['dashboardName']}"
+        elif r.typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            target = f"arn:aws:cloudwatch:{region}:{account}:alarm:{i['name']}"
+        elif r.typ == "aws:cloudwatch/logGroup:LogGroup":
+            target = f"arn:aws:logs:{region}:{account}:log-group:{i['name']}"
+        elif r.typ.startswith("aws:cloudwatch/event"):
+            target = f"arn:aws:events:{region}:{account}:rule/{i.get('rule') or i['name']}"
+        else:
+            raise AssertionError(f"no ARN rule for {r.typ}: add one here")
+        requests.append((r.name, action, target, tags))
+    return requests
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_deploy_role_may_create_everything_the_program_can_declare_and_nothing_of_the_other_stack(
+        full_programs, stack):
+    """IAM's answer, from the policy JSON, for each create call of a full `pulumi up` (every optional
+    component on): allowed by the stack's own deploy policy, refused by the other stack's, even in
+    one shared account (names and tags scope it, not only the account)."""
+    other = "prod" if stack == "staging" else "staging"
+    own = deploy_policy(scope(stack), smoke_test=stack == "staging")
+    theirs = deploy_policy(scope(other), smoke_test=other == "staging")
+    requests = _requests(full_programs[stack])
+    assert {action for _, action, _, _ in requests} >= {"s3:CreateBucket", "s3:PutBucketNotification",
+                                                       "iam:CreateRole", "iam:PassRole"}
+    for name, action, target, context in requests:
+        assert decide(own, action, target, context) == ALLOW, (name, action, target, context)
+        if target != "*":  # kms:CreateKey: no resource-level scope, its tag condition is checked below
+            assert decide(theirs, action, target, context) != ALLOW, (name, action, target)
+    key = next(c for _, a, _, c in requests if a == "kms:CreateKey")
+    assert decide(theirs, "kms:CreateKey", "*", key) != ALLOW
+
+
+def test_the_inline_deploy_policy_fits_iams_size_limit():
+    """IAM refuses a role's inline policies over 10,240 characters (whitespace not counted)."""
+    for stack in ("staging", "prod"):
+        document = json.dumps(deploy_policy(scope(stack), smoke_test=True), separators=(",", ":"))
+        assert len(document) <= 10_240, len(document)
 
 
 # What the grants scope by the `stack` tag, and by the name prefix: the program must keep both.
@@ -126,8 +230,8 @@ NAME_SCOPED = {
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_the_program_names_and_tags_what_the_grants_scope(bootstrap_run, stack):
-    program = run_program(stack)
+def test_the_program_names_and_tags_what_the_grants_scope(bootstrap_run, full_programs, stack):
+    program = full_programs[stack]
     for resource in program.resources:
         if resource.typ in TAG_SCOPED:
             assert resource.inputs.get("tags", {}).get("stack") == stack, f"{resource.typ} {resource.name}"

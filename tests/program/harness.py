@@ -101,8 +101,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["arn"] = arn
         if args.typ == "aws:kms/key:Key":
             outputs["keyId"] = f"{name}-0000-1111"
-        if args.typ == "aws:s3/bucket:Bucket":
+        if args.typ == "aws:s3/bucket:Bucket":  # a bucket's id is its name
             outputs.update({"bucket": args.inputs["bucket"], "arn": f"arn:aws:s3:::{args.inputs['bucket']}"})
+            return args.inputs["bucket"], outputs
         if args.typ == "snowflake:index/storageIntegrationAws:StorageIntegrationAws":
             outputs["describeOutputs"] = [{"iamUserArn": SNOWFLAKE_IAM_USER,
                                            "externalId": SNOWFLAKE_EXTERNAL_ID}]
