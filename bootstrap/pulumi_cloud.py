@@ -4,7 +4,11 @@ may deploy what (a deployers team of people, a CI team whose token GitHub Action
 Console deploys run with the settings below: the repository's main branch, `make install` first
 (the Deployments executor image must have `uv` on PATH for `toolchain: uv`, as pulumi/pulumi
 does; `pulumi install` is skipped since make install did it), AWS by OIDC
-into the stack's deploy role. Deployments never run pull requests (`preview_pull_requests` off): a
+into the stack's deploy role. Then the policy pack, as the workflows run it: Deployments cannot
+pass `--policy-pack` to their own operation, so a pre-run `pulumi preview --policy-pack policy` of
+the same commit and config runs before every update or preview and a violation fails the
+deployment before it starts (policy_preview_command; docs/operations.md says why not a Pulumi
+Cloud policy group). Deployments never run pull requests (`preview_pull_requests` off): a
 PR preview would run PR code with the deploy role; preview.yml does those with the read-only role.
 Pushes deploy through deploy.yml (`deploy_commits` off), so a commit is never deployed twice.
 """
@@ -20,13 +24,34 @@ import pulumi_pulumiservice as ps
 from bootstrap.config import BootstrapConfig
 from bootstrap.esc_documents import deploy_environment, environment_names, secrets_skeleton, stack_environment
 
-PRE_RUN_COMMANDS = ("make install",)
+INSTALL = "make install"
+POLICY_PACK = "policy"  # the repository's CrossGuard pack (the workflows' `policyPacks: policy`)
+# Deployments operations (PULUMI_CI_OPERATION) that only read the cloud: no pack before them. Every
+# other one (update, preview, remediate-drift, an unset or new one) runs it first.
+READ_ONLY_OPERATIONS = ("refresh", "detect-drift")
+
+
+def policy_preview_command(org: str, project: str, stack: str) -> str:
+    """One pre-run line (each runs in its own shell): preview the stack with the pack; its exit
+    status (non-zero on a mandatory violation) is the line's, which stops the deployment."""
+    skip = "|".join(READ_ONLY_OPERATIONS)
+    preview = f"pulumi preview --stack {org}/{project}/{stack} --policy-pack {POLICY_PACK} --non-interactive"
+    return (f'case "${{PULUMI_CI_OPERATION:-}}" in {skip}) '
+            f'echo "policy pack: not needed for $PULUMI_CI_OPERATION (reads only)";; *) {preview};; esac')
+
+
+def pre_run_commands(org: str, project: str, stack: str) -> list[str]:
+    return [INSTALL, policy_preview_command(org, project, stack)]
 
 
 def _team(parent: pulumi.Resource, resource_name: str, org: str, team: str, display: str, description: str,
           members: list[str]) -> ps.Team:
     return ps.Team(resource_name, organization_name=org, team_type="pulumi", name=team, display_name=display,
                    description=description, members=members, opts=pulumi.ResourceOptions(parent=parent))
+
+
+def _stack_yaml(project: str, stack: str, region: str) -> Callable[[str], pulumi.StringAsset]:
+    return lambda boundary_arn: pulumi.StringAsset(stack_environment(project, stack, region, boundary_arn))
 
 
 def _deploy_yaml(project: str, stack: str) -> Callable[[str], pulumi.StringAsset]:
@@ -66,6 +91,18 @@ class PulumiCloudSetup(pulumi.ComponentResource):
         for account in cfg.stacks:
             stack = account.stack
             names = environment_names(project, stack)
+            # The main stack itself, so its settings, schedule and permissions have something to belong
+            # to on day zero (no `pulumi stack init` by hand). Protected and never force-destroyed: the
+            # bootstrap must not delete a stack's state. An existing stack is imported (operations.md).
+            main_stack = ps.Stack(
+                f"{name}-{stack}-stack",
+                organization_name=org,
+                project_name=project,
+                stack_name=stack,
+                force_destroy=False,
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            on_stack = pulumi.ResourceOptions(parent=self, depends_on=[main_stack])
             # The person-edited secrets: created once with an empty skeleton, never rewritten or deleted.
             ps.Environment(
                 f"{name}-{stack}-secrets",
@@ -80,9 +117,7 @@ class PulumiCloudSetup(pulumi.ComponentResource):
                 organization=org,
                 project=project,
                 name=stack,
-                yaml=args.boundary_arns[stack].apply(
-                    lambda arn, region=account.region, stack=stack: pulumi.StringAsset(
-                        stack_environment(project, stack, region, arn))),
+                yaml=args.boundary_arns[stack].apply(_stack_yaml(project, stack, account.region)),
                 opts=child,
             )
             ps.Environment(
@@ -118,7 +153,7 @@ class PulumiCloudSetup(pulumi.ComponentResource):
                     stack=stack,
                     team=team.name,
                     permission=ps.TeamStackPermissionScope.EDIT,
-                    opts=child,
+                    opts=on_stack,
                 )
             ps.DeploymentSettings(
                 f"{name}-{stack}-deployments",
@@ -139,7 +174,7 @@ class PulumiCloudSetup(pulumi.ComponentResource):
                     "pull_request_template": False,
                 },
                 operation_context={
-                    "pre_run_commands": list(PRE_RUN_COMMANDS),
+                    "pre_run_commands": pre_run_commands(org, project, stack),
                     "options": {"skip_install_dependencies": True},
                     "oidc": {
                         "aws": {
@@ -149,7 +184,7 @@ class PulumiCloudSetup(pulumi.ComponentResource):
                         }
                     },
                 },
-                opts=child,
+                opts=on_stack,
             )
             ps.DriftSchedule(
                 f"{name}-{stack}-drift",
@@ -158,6 +193,6 @@ class PulumiCloudSetup(pulumi.ComponentResource):
                 stack=stack,
                 schedule_cron=cfg.drift_schedule,
                 auto_remediate=False,
-                opts=child,
+                opts=on_stack,
             )
         self.register_outputs({})

@@ -73,12 +73,14 @@ class OptionsMonitor(pulumi.runtime.mocks.MockMonitor):
     def __init__(self, mocks: BootstrapMocks) -> None:
         super().__init__(mocks)
         self.options: dict[str, dict[str, Any]] = {}
+        self.dependencies: dict[tuple[str, str], list[str]] = {}  # (type, name) -> URNs it depends on
 
     def RegisterResource(self, request: Any) -> Any:
         self.options[request.name] = {
             "protect": request.protect,
             "ignore_changes": list(request.ignoreChanges),
         }
+        self.dependencies[(request.type, request.name)] = list(request.dependencies)
         return super().RegisterResource(request)
 
 
@@ -87,6 +89,7 @@ class BootstrapRun:
     resources: list[pulumi.runtime.MockResourceArgs]
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
@@ -104,7 +107,7 @@ def run_bootstrap(overrides: dict[str, Any] | None = None) -> BootstrapRun:
     monitor = OptionsMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="admin", preview=False, monitor=monitor)
     pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in config.items()}, [])
-    run = BootstrapRun(mocks.resources, monitor.options)
+    run = BootstrapRun(mocks.resources, monitor.options, dependencies=monitor.dependencies)
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:

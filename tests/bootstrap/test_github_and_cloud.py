@@ -4,13 +4,16 @@ deployment settings, drift schedules and access; no secret value in any input.""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bootstrap.github_setup import ENVIRONMENT_VARIABLES, REPOSITORY_VARIABLES, REQUIRED_CHECK
+from bootstrap.pulumi_cloud import policy_preview_command
 from tests.program.harness import is_secret, reveal, unwrapped_strings
 
 from .harness import MINTED_TOKEN, committed_config
@@ -116,7 +119,8 @@ def test_deployment_settings_let_the_console_deploy_the_stack(bootstrap_run, sta
         "repoDir": ".",
     }
     ops = settings["operationContext"]
-    assert ops["preRunCommands"] == ["make install"]
+    policy_line = policy_preview_command(CFG["pulumiOrganization"], MAIN, stack)
+    assert ops["preRunCommands"] == ["make install", policy_line]
     assert ops["oidc"]["aws"]["roleARN"] == _deploy_arn(stack)
     # Deployments never run pull-request code with the deploy role; pushes deploy via deploy.yml.
     assert settings["github"]["previewPullRequests"] is False and settings["github"]["deployCommits"] is False
@@ -180,3 +184,66 @@ def test_ci_opens_only_the_stack_environments_people_also_the_deploy_ones(bootst
         if r.inputs["name"].endswith("-deployers")
     ]
     assert deployers.inputs["members"] == CFG["deployers"]
+
+
+def _run_pre_run_line(line: str, tmp_path: Path, operation: str | None, exit_code: int = 0):
+    """Run one pre-run line as Deployments does (bash, repository root), a stand-in `pulumi` on PATH
+    that records its argv and exits with `exit_code` (1: the pack found a mandatory violation)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "pulumi.calls"
+    stub = bin_dir / "pulumi"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexit {exit_code}\n')
+    stub.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    if operation is not None:
+        env["PULUMI_CI_OPERATION"] = operation
+    done = subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    return done.returncode, calls.read_text().splitlines() if calls.exists() else [], done.stdout
+
+
+@pytest.mark.parametrize("operation", ["update", "preview", "remediate-drift", None, "something-new"])
+def test_console_deploys_run_the_policy_pack_before_the_operation(bootstrap_run, tmp_path, operation):
+    """What a console update or preview runs first: `pulumi preview --policy-pack policy` of the same
+    stack, as deploy.yml and preview.yml run it (policyPacks: policy)."""
+    settings = bootstrap_run.one("pulumiservice:index:DeploymentSettings", "pulumi-cloud-staging-deployments")
+    line = settings.inputs["operationContext"]["preRunCommands"][-1]
+    code, calls, _ = _run_pre_run_line(line, tmp_path, operation)
+    assert code == 0
+    assert calls == [f"preview --stack {CFG['pulumiOrganization']}/{MAIN}/staging --policy-pack policy "
+                     "--non-interactive"]
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()  # the path is the repository's pack
+    for workflow in ("deploy.yml", "preview.yml"):
+        assert "policyPacks: policy" in (ROOT / ".github" / "workflows" / workflow).read_text()
+
+
+def test_a_policy_violation_stops_the_console_deployment(bootstrap_run, tmp_path):
+    settings = bootstrap_run.one("pulumiservice:index:DeploymentSettings", "pulumi-cloud-prod-deployments")
+    line = settings.inputs["operationContext"]["preRunCommands"][-1]
+    code, calls, _ = _run_pre_run_line(line, tmp_path, "update", exit_code=1)
+    assert code == 1 and len(calls) == 1
+
+
+@pytest.mark.parametrize("operation", ["refresh", "detect-drift"])
+def test_reads_only_operations_skip_the_pack(bootstrap_run, tmp_path, operation):
+    settings = bootstrap_run.one("pulumiservice:index:DeploymentSettings", "pulumi-cloud-prod-deployments")
+    code, calls, out = _run_pre_run_line(settings.inputs["operationContext"]["preRunCommands"][-1],
+                                         tmp_path, operation)
+    assert (code, calls) == (0, []) and operation in out
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_bootstrap_creates_the_main_stacks_their_settings_belong_to(bootstrap_run, stack):
+    """Nothing to `pulumi stack init` by hand; the bootstrap never deletes a stack's state."""
+    created = bootstrap_run.one("pulumiservice:index:Stack", f"pulumi-cloud-{stack}-stack")
+    names = (created.inputs["organizationName"], created.inputs["projectName"], created.inputs["stackName"])
+    assert names == (CFG["pulumiOrganization"], MAIN, stack)
+    assert created.inputs["forceDestroy"] is False
+    assert bootstrap_run.options[f"pulumi-cloud-{stack}-stack"]["protect"] is True
+    service = "pulumiservice:index:"
+    for dependent in (("DeploymentSettings", f"pulumi-cloud-{stack}-deployments"),
+                      ("DriftSchedule", f"pulumi-cloud-{stack}-drift"),
+                      ("TeamStackPermission", f"pulumi-cloud-deployers-{stack}"),
+                      ("TeamStackPermission", f"pulumi-cloud-ci-{stack}")):
+        urns = bootstrap_run.dependencies[(service + dependent[0], dependent[1])]
+        assert any(urn.endswith(f"::pulumi-cloud-{stack}-stack") for urn in urns), dependent
