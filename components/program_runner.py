@@ -58,9 +58,11 @@ def run_program(mocks: pulumi.runtime.Mocks, stack: str, *, overrides: dict[str,
     config = stack_config(stack, overrides)
     secret_map = secrets or {}
     config.update({f"{PROJECT}:{key}": value for key, value in secret_map.items()})
-    # A fresh root stack per run, as a real run has: stack transformations (iam_boundary) registered
-    # by one run must not apply to the next one's resources.
-    pulumi.runtime.settings.ROOT.set(None)
+    # Under mocks one root stack serves every run in the process: drop the stack transformations
+    # (iam_boundary) the last run registered, so they never apply to this run's resources.
+    root = pulumi.runtime.settings.get_root_resource()
+    if root is not None:
+        root._transformations = []
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack_name or stack, preview=False,
                              monitor=monitor)
     pulumi.runtime.set_all_config(config, [f"{PROJECT}:{key}" for key in secret_map])
