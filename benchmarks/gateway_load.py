@@ -173,7 +173,7 @@ def gateway(upstream: str, workdir: Path, tree: Path = ROOT, name: str = "gatewa
            "GATEWAY_CLIENT_TOKENS": CLIENT_TOKEN, "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
            "SERVERLESS_BASE_URL": upstream, "GPU_BASE_URL": upstream,
            "DAILY_BUDGET_USD": "1000000", "MONTHLY_BUDGET_USD": "10000000",
-           "LEDGER_PATH": str(workdir / name / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
+           "LEDGER_URL": str(workdir / name / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
            "GATEWAY_PORT": str(port)}
     with _process([sys.executable, "-m", "gateway"], env, workdir / f"{name}.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 30)

@@ -32,11 +32,12 @@ def _check(key: str, value: str) -> str:
 def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_token: str,
                         serverless_api_key: str, client_key_tokens: Any = None,
                         bind_address: str = "127.0.0.1",
-                        ledger_path: str = LEDGER_PATH_IN_CONTAINER) -> dict[str, str]:
+                        ledger_url: str = LEDGER_PATH_IN_CONTAINER) -> dict[str, str]:
     """The gateway's environment for these settings, checked by the gateway's own loader; the host's
     env file and the local demo both start the gateway with it. `client_key_tokens` (ESC
     gatewayClientKeyTokens, name -> token) goes with gatewayClientKeys; `client_tokens` (the
-    unnamed key `default`) is then optional."""
+    unnamed key `default`) is then optional. `ledger_url` is the SQLite file in the container or the
+    shared Postgres DSN (a secret: it goes into the env file like the tokens)."""
     g = settings.gateway
     values: dict[str, str] = {}
     if client_tokens is not None or not g.client_keys:
@@ -58,7 +59,7 @@ def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_
         env_names.WARNING_THRESHOLD_PERCENT: str(settings.thresholds.warning),
         env_names.CRITICAL_THRESHOLD_PERCENT: str(settings.thresholds.critical),
         env_names.TIME_ZONE: settings.time_zone,
-        env_names.LEDGER_PATH: ledger_path,
+        env_names.LEDGER_URL: ledger_url,
         env_names.HOST: bind_address,
         env_names.PORT: str(g.port),
     }

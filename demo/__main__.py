@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print("[3/6] gateway and a mixed workload through it (openai client) ...", flush=True)
         gateway_env = gateway_environment(
             settings, client_tokens=client_token, admin_token=demo_secrets["gatewayAdminToken"],
-            serverless_api_key=secrets.token_urlsafe(16), ledger_path=str(out / "ledger.sqlite3"))
+            serverless_api_key=secrets.token_urlsafe(16), ledger_url=str(out / "ledger.sqlite3"))
         with contextlib.suppress(FileNotFoundError):
             for suffix in ("", "-wal", "-shm"):
                 (out / f"ledger.sqlite3{suffix}").unlink()

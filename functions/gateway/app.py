@@ -15,10 +15,9 @@ import random
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
-from gateway.ledger import Ledger
+from gateway.ledger_store import LedgerStore, LedgerUnavailable, open_ledger
 from llm_shared.errors import ConfigError
 from llm_shared.routing import GPU, SERVERLESS
 
@@ -26,7 +25,7 @@ from .asgi import ClientGone, HttpRequest, Receive, Scope, Send, respond
 from .auth import Authenticator
 from .budget_guard import BudgetGuard
 from .config import GatewayConfig
-from .env_names import LEDGER_PATH
+from .env_names import LEDGER_URL
 from .ledger_writer import DEFAULT_INTERVAL_S, LedgerWriter
 from .openai_errors import GatewayError
 from .prometheus_metrics import GatewayMetrics
@@ -65,7 +64,7 @@ class GatewayApp:
                           connect_timeout_s=config.upstream_connect_timeout_s,
                           read_timeout_s=config.upstream_timeout_s),
         }
-        self._ledger: Ledger | None = None
+        self._ledger: LedgerStore | None = None
         self._writer: LedgerWriter | None = None
         self._guard: BudgetGuard | None = None
         self._routes = {key: endpoint(self) for key, endpoint in ROUTES.items()}
@@ -75,7 +74,7 @@ class GatewayApp:
     # what startup opens (endpoints read these per request) ----------------------------------------
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> LedgerStore:
         return _started(self._ledger)
 
     @property
@@ -90,13 +89,18 @@ class GatewayApp:
 
     async def startup(self) -> None:
         try:
-            Path(self.config.ledger_path).parent.mkdir(parents=True, exist_ok=True)
-            self._ledger = Ledger(self.config.ledger_path)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"{LEDGER_PATH}: cannot open the ledger at {self.config.ledger_path} "
+            self._ledger = open_ledger(self.config.ledger_url)
+        except (OSError, sqlite3.Error, LedgerUnavailable, ConfigError) as exc:
+            # The label has no credentials; the store's own errors never carry the DSN.
+            raise ConfigError(f"{LEDGER_URL}: cannot open the ledger at {self.config.ledger_label} "
                               f"({exc})") from None
-        self._writer = LedgerWriter(self._ledger, self._ledger_interval_s)
+        self._writer = LedgerWriter(self._ledger, self._ledger_interval_s,
+                                    dead_letter_path=self.config.dead_letter_path,
+                                    queue_limit=self.config.ledger_queue_limit)
         self._writer.start()
+        if self._ledger.kind == "postgres":
+            ledger = self._ledger
+            self.metrics.postgres_round_trips.sources["ledger"] = lambda: ledger.round_trips
         self._guard = BudgetGuard(self.config.budgets, self.config.thresholds, self.config.time_zone,
                                   self._ledger.spend_pico, self.clock, keys=self.config.client_keys,
                                   key_spend_lookup=self._ledger.spend_pico)
@@ -104,7 +108,8 @@ class GatewayApp:
             await upstream.start()
         log.info("gateway ready", extra={"serverless_base_url": self.upstreams[SERVERLESS].base_url,
                                          "gpu_base_url": self.upstreams[GPU].base_url,
-                                         "ledger_path": self.config.ledger_path})
+                                         "ledger": self.config.ledger_label,
+                                         "ledger_store": self._ledger.kind})
 
     async def shutdown(self) -> None:
         # uvicorn cancels requests still running at the end of the grace period and starts this at

@@ -6,10 +6,12 @@ Every problem names the variable and what is allowed; secret values are never ec
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qs, urlsplit
 
 from llm_shared.budget import DEFAULT_CRITICAL_PERCENT, DEFAULT_WARNING_PERCENT, Budgets, Thresholds
 from llm_shared.catalog import TIERS, Catalog, default_catalog, load_catalog
@@ -22,7 +24,18 @@ from . import env_names as names
 from .client_keys import TOKEN_ALLOWED, ClientKey, client_keys, token_ok
 from .usage_clamp import INT64_MAX, largest_cost_pico
 
+log = logging.getLogger("gateway")
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_LEDGER_URL = "gateway-ledger.sqlite3"
+# Rows held in memory while the ledger store is down: 10 minutes at 250 requests/s (~100 MB at most);
+# beyond it the oldest go to the dead-letter file.
+DEFAULT_LEDGER_QUEUE_LIMIT = 150_000
+DEAD_LETTER_SUFFIX = ".dead-letter.jsonl"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+TLS_SSLMODES = ("require", "verify-ca", "verify-full")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+LEDGER_URL_ALLOWED = (f"a SQLite file path, or a {POSTGRES_SCHEMES[0]}user:password@host:port/db DSN with "
+                      f"sslmode={'|'.join(TLS_SSLMODES)} (TLS; optional only for a loopback host)")
 DEFAULT_DAILY_BUDGET_USD = "50"
 DEFAULT_MONTHLY_BUDGET_USD = "1000"
 
@@ -42,7 +55,9 @@ class GatewayConfig:
                                                                        DEFAULT_MONTHLY_BUDGET_USD))
     thresholds: Thresholds = field(default_factory=Thresholds)
     time_zone: str = "UTC"
-    ledger_path: str = "gateway-ledger.sqlite3"
+    ledger_url: str = field(default=DEFAULT_LEDGER_URL, repr=False)  # SQLite path or Postgres DSN (secret)
+    ledger_queue_limit: int = DEFAULT_LEDGER_QUEUE_LIMIT
+    ledger_dead_letter_path: str = ""  # empty: next to the SQLite file / gateway-ledger.dead-letter.jsonl
     catalog: Catalog = field(default_factory=default_catalog)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     host: str = "127.0.0.1"
@@ -105,7 +120,10 @@ class GatewayConfig:
             budgets=budgets,
             thresholds=thresholds,
             time_zone=time_zone,
-            ledger_path=_get(env, names.LEDGER_PATH) or "gateway-ledger.sqlite3",
+            ledger_url=_ledger_url(env),
+            ledger_queue_limit=int(_number(env, names.LEDGER_QUEUE_LIMIT, str(DEFAULT_LEDGER_QUEUE_LIMIT),
+                                           low=Decimal(100), high=Decimal(10_000_000), integer=True)),
+            ledger_dead_letter_path=_get(env, names.LEDGER_DEAD_LETTER_PATH),
             catalog=catalog,
             max_body_bytes=int(_number(env, names.MAX_BODY_BYTES, str(DEFAULT_MAX_BODY_BYTES),
                                        low=Decimal(1024), high=Decimal(64 * 1024 * 1024), integer=True)),
@@ -122,10 +140,73 @@ class GatewayConfig:
             force_backend=_backend(env, names.FORCE_BACKEND),
         )
 
+    @property
+    def ledger_is_postgres(self) -> bool:
+        return self.ledger_url.startswith(POSTGRES_SCHEMES)
+
+    @property
+    def dead_letter_path(self) -> str:
+        """Where rows the store refuses (or cannot take in time) are kept, one JSON object a line."""
+        if self.ledger_dead_letter_path:
+            return self.ledger_dead_letter_path
+        return ("gateway-ledger" if self.ledger_is_postgres else self.ledger_url) + DEAD_LETTER_SUFFIX
+
+    @property
+    def ledger_label(self) -> str:
+        """The ledger for a log line: the SQLite path, or `postgres://host:port/db` without credentials."""
+        if not self.ledger_is_postgres:
+            return self.ledger_url
+        parts = urlsplit(self.ledger_url)
+        return f"postgres://{parts.hostname or ''}:{parts.port or 5432}{parts.path}"
+
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line or an error body."""
         tokens = (key.token for key in self.client_keys)
-        return tuple(s for s in (*tokens, self.admin_token, self.serverless_api_key) if s)
+        postgres = self.ledger_is_postgres
+        ledger = (self.ledger_url, urlsplit(self.ledger_url).password or "") if postgres else ()
+        return tuple(s for s in (*tokens, self.admin_token, self.serverless_api_key, *ledger) if s)
+
+
+def _ledger_url(env: Mapping[str, str]) -> str:
+    """LEDGER_URL (or the deprecated LEDGER_PATH, a SQLite path): checked without echoing it."""
+    url, old = _get(env, names.LEDGER_URL), _get(env, names.LEDGER_PATH)
+    if old and url:
+        raise ConfigError(f"{names.LEDGER_PATH} is the old name of {names.LEDGER_URL}; set only "
+                          f"{names.LEDGER_URL}")
+    if old:
+        if old.startswith(POSTGRES_SCHEMES) or "://" in old:
+            raise ConfigError(f"{names.LEDGER_PATH} takes a SQLite file path only; put a DSN in "
+                              f"{names.LEDGER_URL} (the value is not shown, it may be a secret)")
+        log.warning("%s is deprecated (removed in the next release): use %s", names.LEDGER_PATH,
+                    names.LEDGER_URL)
+        return old
+    if not url:
+        return DEFAULT_LEDGER_URL
+    if "://" not in url:
+        return url  # a SQLite file path
+    problem = _postgres_problem(url) if url.startswith(POSTGRES_SCHEMES) else "not a postgresql:// DSN"
+    if problem:
+        raise ConfigError(f"{names.LEDGER_URL}: {LEDGER_URL_ALLOWED} is required; {problem} (the value is "
+                          "not shown, it may hold a password)")
+    return url
+
+
+def _postgres_problem(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        return "it cannot be parsed as a URL"
+    query = parse_qs(parts.query)
+    if not host and not query.get("host"):
+        return "it names no host"
+    if not parts.path.strip("/"):
+        return "it names no database"
+    loopback = host in LOOPBACK_HOSTS or (not host and all(h.startswith("/") for h in query["host"]))
+    modes = query.get("sslmode", [])
+    if not loopback and (len(modes) != 1 or modes[0] not in TLS_SSLMODES):
+        return f"a non-loopback host needs sslmode={'|'.join(TLS_SSLMODES)}"
+    return ""
 
 
 def _backend(env: Mapping[str, str], name: str) -> str | None:

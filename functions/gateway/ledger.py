@@ -175,6 +175,9 @@ def to_ms(moment: datetime) -> int:
 class Ledger:
     """A SQLite usage ledger; safe to use from several threads (one connection each)."""
 
+    kind = "sqlite"  # gateway.ledger_store.LedgerStore
+    round_trips = 0  # an embedded database: no server round trips
+
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()

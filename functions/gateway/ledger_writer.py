@@ -6,6 +6,11 @@ transaction (multi-row INSERT statements) every `interval_s` (150 ms by default)
 loss) can lose records: those still queued, whose age `lag_s` reports. A failed write (disk full,
 a lock held too long) is retried; records that still cannot be written are written one by one,
 and each one the store refuses goes to the dead-letter file (one JSON object a line), never away.
+
+A store that cannot be reached (Postgres down: `LedgerUnavailable`) is not a refusal: the rows stay
+queued in memory, retried every interval (the pool reconnects with backoff), up to `queue_limit`
+rows; the oldest beyond it go to the dead-letter file, as does what a graceful stop cannot write.
+`store_up` says whether the last write reached the store (/readyz, gateway_ledger_store_up).
 """
 
 from __future__ import annotations
@@ -19,23 +24,29 @@ import threading
 import time
 from pathlib import Path
 
-from gateway.ledger import Ledger, UsageRecord
+from gateway.ledger import UsageRecord
+from gateway.ledger_store import LedgerStore, LedgerUnavailable
 
 log = logging.getLogger("gateway.ledger")
 DEFAULT_INTERVAL_S = 0.15
 MAX_ATTEMPTS = 5  # a failing batch is retried on the next intervals, then written record by record
 WAKE_AT_PENDING = 2000  # this many queued records wake the writer before its interval ends
 DEAD_LETTER_SUFFIX = ".dead-letter.jsonl"
+DEFAULT_QUEUE_LIMIT = 150_000  # gateway.config.DEFAULT_LEDGER_QUEUE_LIMIT sets the gateway's
 
 
 class LedgerWriter:
     """Owns a writer thread; `submit` is O(1) and never blocks on SQLite."""
 
-    def __init__(self, ledger: Ledger, interval_s: float = DEFAULT_INTERVAL_S, *,
-                 dead_letter_path: str | Path | None = None, wake_at_pending: int = WAKE_AT_PENDING) -> None:
+    def __init__(self, ledger: LedgerStore, interval_s: float = DEFAULT_INTERVAL_S, *,
+                 dead_letter_path: str | Path | None = None, wake_at_pending: int = WAKE_AT_PENDING,
+                 queue_limit: int = DEFAULT_QUEUE_LIMIT) -> None:
         self.ledger = ledger
         self.interval_s = interval_s
-        self.dead_letter_path = Path(dead_letter_path or f"{ledger.path}{DEAD_LETTER_SUFFIX}")
+        self.dead_letter_path = Path(dead_letter_path or f"{getattr(ledger, 'path', 'gateway-ledger')}"
+                                     f"{DEAD_LETTER_SUFFIX}")
+        self.queue_limit = queue_limit
+        self.store_up = True  # the last write reached the store
         self._wake_at = wake_at_pending
         # (monotonic submit time, record); deque appends and pops are atomic, so no lock is needed.
         self._queue: collections.deque[tuple[float, UsageRecord]] = collections.deque()
@@ -45,6 +56,7 @@ class LedgerWriter:
         self._submitted = 0
         self._written = 0  # records taken off the queue and handled (written or dead-lettered)
         self._writing_since: float | None = None  # submit time of the oldest record being written
+        self._writing = 0  # records in the write under way (a down store can hold it for seconds)
         self.dead_letter_records = 0
         self.failed_writes = 0
         self._retry: list[tuple[float, UsageRecord]] = []
@@ -62,7 +74,7 @@ class LedgerWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue) + len(self._retry)
+        return len(self._queue) + len(self._retry) + self._writing
 
     @property
     def lag_s(self) -> float:
@@ -80,11 +92,14 @@ class LedgerWriter:
             batch.append(self._queue.popleft())
         if not batch:
             return
-        self._writing_since = batch[0][0]
+        self._writing_since, self._writing = batch[0][0], len(batch)
         handled = len(batch)
         try:
             self.ledger.record_many(record for _, record in batch)
             self._attempts = 0
+            self.store_up = True
+        except LedgerUnavailable as exc:
+            handled = self._hold(batch, exc)
         except Exception as exc:
             self.failed_writes += 1
             self._attempts += 1
@@ -95,10 +110,24 @@ class LedgerWriter:
                 self._attempts = 0
                 self._write_one_by_one([record for _, record in batch])
         finally:
-            self._writing_since = None
+            self._writing_since, self._writing = None, 0
         with self._flushed:
             self._written += handled
             self._flushed.notify_all()
+
+    def _hold(self, batch: list[tuple[float, UsageRecord]], exc: LedgerUnavailable) -> int:
+        """The store is down: keep the batch for the next interval, within the bound; returns how many
+        records left the queue (dead-lettered: beyond the bound, or at a stop)."""
+        if self.store_up:
+            log.warning("ledger: the store is unavailable (%s); %d records held in memory", exc, len(batch))
+        self.store_up = False
+        self.failed_writes += 1
+        keep = 0 if self._stop.is_set() else self.queue_limit
+        spill, self._retry = batch[:max(len(batch) - keep, 0)], batch[max(len(batch) - keep, 0):]
+        if spill:
+            reason = "stopping" if self._stop.is_set() else f"more than {self.queue_limit} queued"
+            self._dead_letter([(record, exc) for _, record in spill], f"not written (the store is unavailable, {reason})")
+        return len(spill)
 
     def _write_one_by_one(self, batch: list[UsageRecord]) -> None:
         """Last resort: keep every record that can be written; the others go to the dead-letter file."""
@@ -111,7 +140,7 @@ class LedgerWriter:
         if refused:
             self._dead_letter(refused)
 
-    def _dead_letter(self, refused: list[tuple[UsageRecord, Exception]]) -> None:
+    def _dead_letter(self, refused: list[tuple[UsageRecord, Exception]], why: str = "") -> None:
         lines = "".join(json.dumps({**dataclasses.asdict(record), "error": f"{type(exc).__name__}: {exc}"})
                         + "\n" for record, exc in refused)
         try:
@@ -121,9 +150,9 @@ class LedgerWriter:
             log.exception("ledger: cannot write the dead-letter file %s; records: %s",
                           self.dead_letter_path, lines)
         self.dead_letter_records += len(refused)
-        log.error("ledger: %d record(s) refused by the store after %d attempts, kept in %s: %s",
-                  len(refused), MAX_ATTEMPTS, self.dead_letter_path,
-                  ", ".join(record.request_id for record, _ in refused))
+        log.error("ledger: %d record(s) %s, kept in %s: %s", len(refused),
+                  why or f"refused by the store after {MAX_ATTEMPTS} attempts", self.dead_letter_path,
+                  ", ".join(record.request_id for record, _ in refused[:100]))
 
     def _run(self) -> None:
         while not self._stop.is_set():

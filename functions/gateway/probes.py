@@ -1,4 +1,9 @@
-"""GET /healthz (the process answers) and GET /readyz (at least one backend answers)."""
+"""GET /healthz (the process answers) and GET /readyz (at least one backend answers).
+
+/readyz also says whether the ledger store is up: `"ledger": {"store", "up", "queued"}`, and
+`"status": "degraded"` (still 200) while it is down, since requests are still served and their rows
+queue in memory (gateway/ledger_writer.py); only backends decide 503.
+"""
 
 from __future__ import annotations
 
@@ -34,8 +39,11 @@ def readyz(app: GatewayApp) -> Handler:
             names = list(app.upstreams)
             results = await asyncio.gather(*(app.upstreams[n].ping() for n in names))
             ready = any(results)
-            body = orjson.dumps({"status": "ready" if ready else "unavailable",
-                                 "backends": dict(zip(names, results, strict=True))})
+            writer = app.writer
+            state = "unavailable" if not ready else "ready" if writer.store_up else "degraded"
+            body = orjson.dumps({"status": state, "backends": dict(zip(names, results, strict=True)),
+                                 "ledger": {"store": app.ledger.kind, "up": writer.store_up,
+                                            "queued": writer.pending}})
             cached = (time.monotonic(), 200 if ready else 503, body)
         _, status, body = cached
         await respond(request.send, status, body)

@@ -7,7 +7,7 @@ Not the tracker's CloudWatch metrics: those are `cost_tracker.cloudwatch_push` a
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
@@ -108,6 +108,22 @@ class FinishedRequests(Collector):
         yield from (requests, tokens, cost, latency, key_requests, key_cost)
 
 
+class PostgresRoundTrips(Collector):
+    """gateway_postgres_round_trips_total{purpose}: requests sent to Postgres, read at scrape time from
+    their owners (`sources`: purpose -> a function returning the count, e.g. "ledger" -> the store's
+    round_trips; the budget leases add "lease")."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, Callable[[], int]] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("gateway_postgres_round_trips", "Requests sent to PostgreSQL "
+                                     "(statements and connection set-ups)", labels=["purpose"])
+        for purpose, count in sorted(self.sources.items()):
+            family.add_metric([purpose], count())
+        yield family
+
+
 class GatewayMetrics:
     """Counters per backend/model/status, tokens, cost, latency; gauges for budget use and the
     writer's queue; the process collector (CPU, memory, file descriptors)."""
@@ -138,6 +154,10 @@ class GatewayMetrics:
                                           "Records the store refused, kept in the dead-letter file",
                                           registry=r)
         self._ledger_dead_letter_seen = 0
+        self.ledger_store_up = Gauge("gateway_ledger_store_up", "1 if the last ledger write reached the "
+                                     "store, 0 while it is unavailable (rows queue in memory)", registry=r)
+        self.postgres_round_trips = PostgresRoundTrips()
+        r.register(self.postgres_round_trips)
         self.ledger_lag = Gauge("gateway_ledger_lag_seconds",
                                 "Age of the oldest record not yet committed (what a hard kill would lose)",
                                 registry=r)
@@ -154,6 +174,7 @@ class GatewayMetrics:
         self.ledger_dead_letter.inc(dead - self._ledger_dead_letter_seen)
         self._ledger_dead_letter_seen = dead
         self.ledger_lag.set(ledger.lag_s)
+        self.ledger_store_up.set(1 if ledger.store_up else 0)
         return generate_latest(self.registry)
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 from llm_shared.usage_records import DEFAULT_LIMIT, MAX_LIMIT, build_page
 
 from .asgi import Handler, HttpRequest, respond_json
-from .ledger import Ledger
+from .ledger_store import LedgerStore
 from .openai_errors import bad_request
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def records_window(query_string: bytes) -> tuple[int, int]:
     return _whole(query, "after", 0, 0, _MAX_CURSOR), _whole(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
 
 
-def usage_records(ledger: Ledger, after: int, limit: int) -> dict[str, Any]:
+def usage_records(ledger: LedgerStore, after: int, limit: int) -> dict[str, Any]:
     """The contract payload (runs SQL: call it off the event loop)."""
     return build_page(after=after, limit=limit, rows=ledger.records_after(after, limit + 1))
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from gateway.ledger import Ledger
+from gateway.ledger_store import LedgerStore
 from llm_shared.periods import PERIODS, period
 from llm_shared.usage_schema import build_summary
 
@@ -70,7 +70,7 @@ def summary_window(query_string: bytes, now: datetime, time_zone: str) -> tuple[
     return name, bounds.start, bounds.end
 
 
-def usage_summary(ledger: Ledger, name: str, start: datetime, end: datetime, time_zone: str,
+def usage_summary(ledger: LedgerStore, name: str, start: datetime, end: datetime, time_zone: str,
                   now: datetime) -> dict:
     """The contract payload for [start, end) (runs SQL: call it off the event loop), read from one
     snapshot so the per-key rows add up to the totals."""

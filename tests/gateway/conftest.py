@@ -133,7 +133,7 @@ def gateway_env(backends: Backends, ledger_path: Path, **overrides: str) -> dict
         "SERVERLESS_BASE_URL": backends.serverless.url,
         "SERVERLESS_API_KEY": SERVERLESS_KEY,
         "GPU_BASE_URL": backends.gpu.url,
-        "LEDGER_PATH": str(ledger_path),
+        "LEDGER_URL": str(ledger_path),
         "DAILY_BUDGET_USD": "100",
         "MONTHLY_BUDGET_USD": "1000",
         "UPSTREAM_TIMEOUT_SECONDS": "5",

@@ -71,7 +71,7 @@ def test_dockerfile_runs_the_entry_point_as_non_root_with_the_ledger_on_the_volu
     text = (GATEWAY / "Dockerfile").read_text()
     assert 'CMD ["python", "-m", "gateway"]' in text
     assert re.search(r"^USER 10001", text, re.M)
-    assert "LEDGER_PATH=/data/ledger.db" in text
+    assert "LEDGER_URL=/data/ledger.db" in text
     assert "requirements.txt" in text
 
 

@@ -95,6 +95,6 @@ def test_logs_are_one_json_object_per_line_with_fields_and_no_secret(backends, t
     assert (fallback["backend"], fallback["kind"], fallback["status"]) == ("serverless", "status", 503)
     assert fallback["request_id"].startswith("gw-")
     ready = next(e for e in lines if e["message"] == "gateway ready")
-    assert ready["gpu_base_url"] == backends.gpu.url and ready["ledger_path"].endswith("ledger.db")
+    assert ready["gpu_base_url"] == backends.gpu.url and ready["ledger"].endswith("ledger.db")
     for secret in SECRETS:
         assert secret not in output

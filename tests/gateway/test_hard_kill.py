@@ -38,7 +38,7 @@ def _kill_under_load(upstream: str, tmp_path: Path) -> None:
     ledger_path = tmp_path / "ledger.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "functions"), "GATEWAY_CLIENT_TOKENS": CLIENT_TOKEN,
            "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN, "SERVERLESS_BASE_URL": upstream, "GPU_BASE_URL": upstream,
-           "LEDGER_PATH": str(ledger_path), "GATEWAY_PORT": str(port),
+           "LEDGER_URL": str(ledger_path), "GATEWAY_PORT": str(port),
            "DAILY_BUDGET_USD": "100000", "MONTHLY_BUDGET_USD": "1000000"}
     gateway = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

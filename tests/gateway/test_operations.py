@@ -223,9 +223,9 @@ def test_an_unusable_ledger_path_stops_the_start_naming_the_variable(backends, t
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the ledger's directory should be")
     with pytest.raises(RuntimeError), running_gateway(backends, tmp_path,
-                                                       LEDGER_PATH=str(blocker / "ledger.db")):
+                                                       LEDGER_URL=str(blocker / "ledger.db")):
         pass
-    assert "LEDGER_PATH: cannot open the ledger" in caplog.text
+    assert "LEDGER_URL: cannot open the ledger" in caplog.text
 
 
 def test_cumulative_counts_are_counters_and_the_process_is_described():
@@ -234,9 +234,9 @@ def test_cumulative_counts_are_counters_and_the_process_is_described():
     from gateway.prometheus_metrics import GatewayMetrics
 
     metrics = GatewayMetrics()
-    metrics.render({"day": 0.0, "month": 0.0}, SimpleNamespace(pending=4, dead_letter_records=2, lag_s=0.2))
+    metrics.render({"day": 0.0, "month": 0.0}, SimpleNamespace(pending=4, dead_letter_records=2, lag_s=0.2, store_up=True))
     text = metrics.render({"day": 0.5, "month": 0.1},
-                          SimpleNamespace(pending=1, dead_letter_records=3, lag_s=0.05)).decode()
+                          SimpleNamespace(pending=1, dead_letter_records=3, lag_s=0.05, store_up=True)).decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
     dead = families["gateway_ledger_dead_letter_records"]
     assert dead.type == "counter"  # a count that only grows: rate() and increase() must work on it
@@ -247,7 +247,7 @@ def test_cumulative_counts_are_counters_and_the_process_is_described():
     gauges = {name for name, f in families.items()
               if f.type == "gauge" and name.startswith("gateway_") and not name.endswith("_created")}
     assert gauges == {"gateway_budget_used_ratio", "gateway_ledger_pending_records",
-                      "gateway_ledger_lag_seconds"}
+                      "gateway_ledger_lag_seconds", "gateway_ledger_store_up"}
     assert families["process_cpu_seconds"].type == "counter"
     assert _samples(text)[("process_resident_memory_bytes", ())] > 0
 
