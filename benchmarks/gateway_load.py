@@ -9,7 +9,11 @@ proxy (benchmarks/minimal_proxy.py) is the baseline: the same kind of server and
 with a batched ledger and nothing else. After each ledger-keeping target the script checks that
 every completed request has its ledger row (it exits non-zero if not). LiteLLM
 (`litellm[proxy]`) is installed on first use into build/litellm-venv, a separate environment, and
-runs with one worker. Not part of `make test`.
+runs with one worker. With `--postgres` the gateway also runs on a Postgres ledger (a fresh
+database on the machine's server, 127.0.0.1:5432, dropped after) in the same run, and the script
+prints its throughput at 32 connections over the SQLite gateway's (target >= 0.8x) and its Postgres
+round trips per 1,000 requests from gateway_postgres_round_trips_total (all purposes: ledger writes
+and budget leases; target <= 25). Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -166,14 +170,15 @@ def proxy_rows(target: Target) -> int:
 
 
 @contextlib.contextmanager
-def gateway(upstream: str, workdir: Path, tree: Path = ROOT, name: str = "gateway") -> Iterator[Target]:
+def gateway(upstream: str, workdir: Path, tree: Path = ROOT, name: str = "gateway",
+            ledger_url: str | None = None) -> Iterator[Target]:
     port = _free_port()
     (workdir / name).mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": f"{tree / 'functions'}",
            "GATEWAY_CLIENT_TOKENS": CLIENT_TOKEN, "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
            "SERVERLESS_BASE_URL": upstream, "GPU_BASE_URL": upstream,
            "DAILY_BUDGET_USD": "1000000", "MONTHLY_BUDGET_USD": "10000000",
-           "LEDGER_URL": str(workdir / name / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
+           "LEDGER_URL": ledger_url or str(workdir / name / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
            "GATEWAY_PORT": str(port)}
     with _process([sys.executable, "-m", "gateway"], env, workdir / f"{name}.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
@@ -301,6 +306,36 @@ def measure(target: Target, upstream: int, args: argparse.Namespace,
     return results, completed
 
 
+def postgres_round_trips(url: str) -> int:
+    """gateway_postgres_round_trips_total summed over purposes (ledger, lease), from /metrics."""
+    request = urllib.request.Request(url.removesuffix("/v1") + "/metrics",
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        lines = response.read().decode().splitlines()
+    return int(sum(float(line.rsplit(" ", 1)[1]) for line in lines
+                   if line.startswith("gateway_postgres_round_trips_total{")))
+
+
+def postgres_mode(upstream: str, upstream_process: int, args: argparse.Namespace, workdir: Path,
+                  sqlite_results: list[Result]) -> tuple[list[Result], bool]:
+    """The gateway on a fresh Postgres database: throughput vs the SQLite gateway, round trips."""
+    from tests.pg import fresh_database
+
+    with fresh_database() as dsn, gateway(upstream, workdir, name="gateway-pg", ledger_url=dsn) as target:
+        measured, completed = measure(target, upstream_process, args, workdir)
+        ok = check_rows(target.name, completed, ledger_requests(target.url))
+        trips = postgres_round_trips(target.url)
+    pg32 = next((r for r in measured if r.connections == 32), None)
+    sqlite32 = next((r for r in sqlite_results if r.target == "gateway" and r.connections == 32), None)
+    if pg32 and sqlite32:
+        print(f"gateway Postgres / SQLite ledger throughput at 32 connections: "
+              f"{pg32.rps / sqlite32.rps:.2f}x "
+              f"({pg32.rps:.0f} vs {sqlite32.rps:.0f} req/s; target >= 0.8x)")
+    print(f"Postgres round trips per 1,000 requests: {trips / max(completed, 1) * 1000:.2f} "
+          f"({trips} for {completed} requests incl. warm-up and start; target <= 25)")
+    return measured, ok
+
+
 def check_rows(name: str, completed: int, rows: int) -> bool:
     """Every completed request must have its row; rows may exceed it by requests wrk cut off at the end."""
     ok = rows >= completed
@@ -378,6 +413,8 @@ def main() -> None:
                         help="also run the gateway of this commit (e.g. main) as 'before', in the same run")
     parser.add_argument("--server-candidates", action="store_true",
                         help="also run the minimal proxy on granian, to compare servers in the same run")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also run the gateway on a Postgres ledger (127.0.0.1:5432) in the same run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -403,6 +440,10 @@ def main() -> None:
             results += measured
             rows_ok &= check_rows("gateway", completed, ledger_requests(target.url))
             gateway_stream = stream_first_byte_ms(target.url, CLIENT_TOKEN)
+        if args.postgres:
+            measured, ok = postgres_mode(upstream, upstream_process, args, workdir, results)
+            results += measured
+            rows_ok &= ok
         if args.before:
             with checkout(args.before, workdir) as tree, gateway(upstream, workdir, tree, "before") as target:
                 measured, completed = measure(target, upstream_process, args, workdir)

@@ -39,6 +39,9 @@ T = TypeVar("T")
 _WANTED_HEADERS = frozenset({b"authorization", b"content-length", b"x-cost-priority", b"x-force-backend",
                              b"x-session-id"})
 SHUTDOWN_CLEANUP_S = 2.0  # longest wait at shutdown for cancelled requests to record their rows
+# The usage endpoints read the store; while Postgres is down they say so (chat is still served).
+_LEDGER_DOWN = GatewayError(503, "the usage ledger store is unavailable; rows are queued, retry later",
+                            type_="server_error", code="ledger_unavailable")
 _INTERNAL_ERROR = GatewayError(500, "internal error in the gateway; the request was not completed",
                                type_="server_error", code="internal_error").body()
 
@@ -169,6 +172,11 @@ class GatewayApp:
             await respond(send, exc.status, exc.body(), extra_headers=list(exc.headers))
         except ClientGone:
             return
+        except LedgerUnavailable as exc:
+            log.warning("ledger store unavailable on %s %s: %s", scope["method"], scope["path"], exc)
+            self.metrics.rejected.labels("503").inc()
+            with contextlib.suppress(RuntimeError):
+                await respond(send, 503, _LEDGER_DOWN.body())
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"],
                           extra={"method": scope["method"], "path": scope["path"]})

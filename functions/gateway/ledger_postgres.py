@@ -137,12 +137,12 @@ class PostgresLedger:
     @contextlib.contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
         held = getattr(self._snapshot, "conn", None)
-        if held is not None:
-            yield held
-            return
         try:
-            with self._pool.connection(timeout=self._timeout) as conn:
-                yield conn
+            if held is not None:
+                yield held
+            else:
+                with self._pool.connection(timeout=self._timeout) as conn:
+                    yield conn
         except (psycopg_pool.PoolTimeout, psycopg.OperationalError) as exc:
             raise LedgerUnavailable(_reason(exc)) from None
 
@@ -163,10 +163,13 @@ class PostgresLedger:
     def record(self, record: UsageRecord) -> bool:
         return self.record_many([record]) == 1
 
-    def spend_pico(self, start: datetime, end: datetime) -> int:
-        """Exact total cost of requests in [start, end)."""
-        return _int(self._rows("SELECT SUM(cost_pico) FROM usage WHERE ts_ms >= %s AND ts_ms < %s",
-                               (to_ms(start), to_ms(end)))[0][0])
+    def spend_pico(self, start: datetime, end: datetime, key_name: str | None = None) -> int:
+        """Exact total cost of requests in [start, end); only the key's rows when a key is named."""
+        if key_name is None:
+            return _int(self._rows("SELECT SUM(cost_pico) FROM usage WHERE ts_ms >= %s AND ts_ms < %s",
+                                   (to_ms(start), to_ms(end)))[0][0])
+        return _int(self._rows("SELECT SUM(cost_pico) FROM usage WHERE ts_ms >= %s AND ts_ms < %s "
+                               "AND key_name = %s", (to_ms(start), to_ms(end), key_name))[0][0])
 
     def count(self) -> int:
         return _int(self._rows("SELECT COUNT(*) FROM usage", ())[0][0])

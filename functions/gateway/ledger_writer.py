@@ -126,7 +126,8 @@ class LedgerWriter:
         spill, self._retry = batch[:max(len(batch) - keep, 0)], batch[max(len(batch) - keep, 0):]
         if spill:
             reason = "stopping" if self._stop.is_set() else f"more than {self.queue_limit} queued"
-            self._dead_letter([(record, exc) for _, record in spill], f"not written (the store is unavailable, {reason})")
+            self._dead_letter([(record, exc) for _, record in spill],
+                              f"not written (the store is unavailable, {reason})")
         return len(spill)
 
     def _write_one_by_one(self, batch: list[UsageRecord]) -> None:

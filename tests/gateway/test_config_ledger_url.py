@@ -41,7 +41,8 @@ def test_a_postgres_dsn_is_accepted_and_is_a_secret(url):
 
 
 @pytest.mark.parametrize(("url", "fragment"), [
-    (f"postgresql://gw:{PASSWORD}@db.example.test:5432/ledger", "needs sslmode=require|verify-ca|verify-full"),
+    (f"postgresql://gw:{PASSWORD}@db.example.test:5432/ledger",
+     "needs sslmode=require|verify-ca|verify-full"),
     (f"postgresql://gw:{PASSWORD}@db.example.test/ledger?sslmode=prefer", "needs sslmode="),
     (f"postgresql://gw:{PASSWORD}@db.example.test:5432/?sslmode=require", "names no database"),
     (f"postgresql://gw:{PASSWORD}@:5432/ledger?sslmode=require", "names no host"),

@@ -22,7 +22,8 @@ def test_readyz_and_metrics_report_the_store_down_and_back_and_never_show_the_ds
         assert gw.chat({"model": SMALL, "messages": [{"role": "user", "content": "hi"}]}).status_code == 200
         assert gw.app.writer.flush()
         ready = requests.get(f"{gw.url}/readyz", timeout=10).json()
-        assert ready["status"] == "ready" and ready["ledger"] == {"store": "postgres", "up": True, "queued": 0}
+        assert ready["status"] == "ready"
+        assert ready["ledger"] == {"store": "postgres", "up": True, "queued": 0}
         metrics = requests.get(f"{gw.url}/metrics", headers=admin, timeout=10).text
         assert "gateway_ledger_store_up 1.0" in metrics
         assert 'gateway_postgres_round_trips_total{purpose="ledger"}' in metrics
@@ -34,14 +35,17 @@ def test_readyz_and_metrics_report_the_store_down_and_back_and_never_show_the_ds
         assert ready.status_code == 200
         assert ready.json()["status"] == "degraded" and ready.json()["ledger"]["up"] is False
         assert ready.json()["ledger"]["queued"] >= 1
-        assert "gateway_ledger_store_up 0.0" in requests.get(f"{gw.url}/metrics", headers=admin, timeout=10).text
+        metrics = requests.get(f"{gw.url}/metrics", headers=admin, timeout=10).text
+        assert "gateway_ledger_store_up 0.0" in metrics
+        summary = requests.get(f"{gw.url}/v1/usage/summary?period=day", headers=admin, timeout=30)
+        assert summary.status_code == 503 and summary.json()["error"]["code"] == "ledger_unavailable"
         private_postgres.start()
         assert wait_for(lambda: gw.app.writer.store_up and gw.app.writer.pending == 0, timeout=30)
         assert gw.app.ledger.count() == 2
     assert PASSWORD not in caplog.text and dsn not in caplog.text
 
 
-class private_postgres_user:  # noqa: N801 - used as a context manager
+class private_postgres_user:  # a context manager, named like one
     """A login role with a password, so the DSN carries a secret the logs must not show."""
 
     def __init__(self, cluster) -> None:

@@ -234,9 +234,11 @@ def test_cumulative_counts_are_counters_and_the_process_is_described():
     from gateway.prometheus_metrics import GatewayMetrics
 
     metrics = GatewayMetrics()
-    metrics.render({"day": 0.0, "month": 0.0}, SimpleNamespace(pending=4, dead_letter_records=2, lag_s=0.2, store_up=True))
+    metrics.render({"day": 0.0, "month": 0.0},
+                   SimpleNamespace(pending=4, dead_letter_records=2, lag_s=0.2, store_up=True))
     text = metrics.render({"day": 0.5, "month": 0.1},
-                          SimpleNamespace(pending=1, dead_letter_records=3, lag_s=0.05, store_up=True)).decode()
+                          SimpleNamespace(pending=1, dead_letter_records=3, lag_s=0.05,
+                                          store_up=True)).decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
     dead = families["gateway_ledger_dead_letter_records"]
     assert dead.type == "counter"  # a count that only grows: rate() and increase() must work on it

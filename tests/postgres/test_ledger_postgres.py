@@ -54,8 +54,12 @@ def test_both_stores_give_the_same_summary_records_and_spend(tmp_path, pg_dsn):
         start, end = NOW - timedelta(hours=1), NOW + timedelta(days=1)
         assert postgres.summary_rows(start, end) == sqlite.summary_rows(start, end)
         assert postgres.key_rows(start, end) == sqlite.key_rows(start, end)
-        assert postgres.spend_pico(start, end) == sqlite.spend_pico(start, end) == sum(r.cost_pico for r in rows)
+        total = sum(r.cost_pico for r in rows)
+        assert postgres.spend_pico(start, end) == sqlite.spend_pico(start, end) == total
         assert isinstance(postgres.spend_pico(start, end), int)
+        for key in ("team-a", "team-b", "nobody"):
+            assert postgres.spend_pico(start, end, key) == sqlite.spend_pico(start, end, key) == sum(
+                r.cost_pico for r in rows if r.key_name == key)
         assert postgres.unique_users(start, end) == sqlite.unique_users(start, end)
         assert postgres.count() == sqlite.count() == 300
         assert postgres.records_after(0, 1000) == sqlite.records_after(0, 1000)
@@ -156,7 +160,8 @@ def test_several_processes_starting_at_once_migrate_once(pg_dsn, tmp_path: Path)
               "PostgresLedger(sys.argv[1]).close(); print('ok')")
     env_path = str(Path(__file__).resolve().parents[2] / "functions")
     procs = [subprocess.Popen([sys.executable, "-c", script, pg_dsn], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": env_path, "PATH": "/usr/bin"})
+                              stderr=subprocess.PIPE, text=True,
+                              env={"PYTHONPATH": env_path, "PATH": "/usr/bin"})
              for _ in range(3)]
     outputs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
