@@ -319,10 +319,17 @@ def postgres_round_trips(url: str) -> int:
 def postgres_mode(upstream: str, upstream_process: int, args: argparse.Namespace, workdir: Path,
                   sqlite_results: list[Result]) -> tuple[list[Result], bool]:
     """The gateway on a fresh Postgres database: throughput vs the SQLite gateway, round trips."""
+    import psycopg
+
     from tests.pg import fresh_database
 
     with fresh_database() as dsn, gateway(upstream, workdir, name="gateway-pg", ledger_url=dsn) as target:
+        with psycopg.connect(dsn) as conn:  # the server's CPU (postmaster and its backends) on this machine
+            row = conn.execute("SELECT current_setting('data_directory')").fetchone()
+        server = int((Path(row[0] if row else "") / "postmaster.pid").read_text().split()[0])
+        server_before = cpu_seconds(server)
         measured, completed = measure(target, upstream_process, args, workdir)
+        server_us = (cpu_seconds(server) - server_before) / max(completed, 1) * 1e6
         ok = check_rows(target.name, completed, ledger_requests(target.url))
         trips = postgres_round_trips(target.url)
     pg32 = next((r for r in measured if r.connections == 32), None)
@@ -332,7 +339,8 @@ def postgres_mode(upstream: str, upstream_process: int, args: argparse.Namespace
               f"{pg32.rps / sqlite32.rps:.2f}x "
               f"({pg32.rps:.0f} vs {sqlite32.rps:.0f} req/s; target >= 0.8x)")
     print(f"Postgres round trips per 1,000 requests: {trips / max(completed, 1) * 1000:.2f} "
-          f"({trips} for {completed} requests incl. warm-up and start; target <= 25)")
+          f"({trips} for {completed} requests incl. warm-up and start; target <= 25); Postgres server "
+          f"CPU {server_us:.0f} µs/request, on the same 2 cores as everything else here")
     return measured, ok
 
 
