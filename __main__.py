@@ -11,9 +11,10 @@ from components.alert_topic import AlertTopic, AlertTopicArgs
 from components.budget_alarms import BudgetAlarms, BudgetAlarmsArgs
 from components.cost_tracker import CostTracker, CostTrackerArgs
 from components.dashboard import CostDashboard, CostDashboardArgs
-from components.gateway_host import GatewayHost, GatewayHostArgs
+from components.gateway_host import GatewayHost, GatewayHostArgs, component_name
 from components.iam_boundary import boundary_transformation
 from components.lambda_instance import LambdaCloudHost, LambdaCloudHostArgs
+from components.ledger_database import LedgerDatabase, LedgerDatabaseArgs
 from components.secrets import Secrets, SecretsArgs
 from components.settings import load_secrets, load_settings
 from components.snowflake_insights import SnowflakeInsights, SnowflakeInsightsArgs
@@ -54,10 +55,22 @@ alarms = BudgetAlarms("budget-alarms", BudgetAlarmsArgs(
 dashboard = CostDashboard("dashboard", CostDashboardArgs(
     settings=settings, function_name=tracker.function_name, alarm_arns=list(alarms.alarm_arns.values()),
 ))
+gateway_urls: dict[str, str] = {}
 if settings.gateway.enabled:
-    GatewayHost("gateway", GatewayHostArgs(
-        settings=settings, secrets=secrets,
-        host=gpu_host.ip if gpu_host else None, host_key=gpu_host.host_key if gpu_host else None))
+    hosts = settings.gateway.hosts
+    # The shared ledger (several hosts): the DSN from ESC, or the database this stack creates.
+    ledger_url = secrets.ledger_url
+    if settings.ledger.kind == "rds":
+        database = LedgerDatabase("ledger-db", LedgerDatabaseArgs(
+            ledger=settings.ledger,
+            host_addresses=[gpu_host.ip if gpu_host and not spec.host else spec.host for spec in hosts]))
+        ledger_url = database.dsn
+    for index, spec in enumerate(hosts):
+        name = component_name(spec)
+        GatewayHost(name, GatewayHostArgs(
+            settings=settings, secrets=secrets, spec=spec, ledger_url=ledger_url, adopt_one_host=index == 0,
+            host=gpu_host.ip if gpu_host else None, host_key=gpu_host.host_key if gpu_host else None))
+        gateway_urls[spec.name or name] = spec.url
 export = None
 if settings.export.enabled:
     export = UsageExport("usage-export", UsageExportArgs(
@@ -91,7 +104,9 @@ outputs = {
     "costTrackerFunctionName": tracker.function_name,
     "alarmNames": alarm_names,
     "dashboardUrl": dashboard.url,
-    "gatewayUrl": settings.gateway.url,
+    "gatewayUrl": settings.gateway.url,  # the one the tracker reads (every gateway answers the same)
+    "gatewayUrls": gateway_urls,
+    "ledgerKind": settings.ledger.kind,
     "readme": readme,
 }
 if gpu_host is not None:

@@ -29,7 +29,7 @@ SECRET_KEYS = (
 # snowflakePrivateKey: required with snowflakeEnabled; gatewayClientKeyTokens (name -> token): required
 # with gatewayClientKeys (gatewayClientTokens is then optional).
 OPTIONAL_SECRET_KEYS = ("slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
-                        "snowflakePrivateKey", "gatewayClientKeyTokens")
+                        "snowflakePrivateKey", "gatewayClientKeyTokens", "ledgerUrl")
 
 
 def environment_names(project: str, stack: str) -> dict[str, str]:

@@ -12,12 +12,13 @@ from typing import Any
 from components.client_keys import ALLOWED as CLIENT_KEYS_ALLOWED
 from components.client_keys import client_keys_env
 from components.naming import PROJECT
-from components.settings import Settings, SettingsError
+from components.settings import LEDGER_URL_ALLOWED, Settings, SettingsError
 from gateway import env_names
 from gateway.config import GatewayConfig
 from llm_shared.errors import ConfigError
 
 LEDGER_PATH_IN_CONTAINER = "/data/ledger.db"
+DEAD_LETTER_PATH_IN_CONTAINER = "/data/ledger.dead-letter.jsonl"  # with a DSN: on the data volume too
 
 
 def _check(key: str, value: str) -> str:
@@ -37,7 +38,8 @@ def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_
     env file and the local demo both start the gateway with it. `client_key_tokens` (ESC
     gatewayClientKeyTokens, name -> token) goes with gatewayClientKeys; `client_tokens` (the
     unnamed key `default`) is then optional. `ledger_url` is the SQLite file in the container or the
-    shared Postgres DSN (a secret: it goes into the env file like the tokens)."""
+    shared Postgres DSN of ledgerKind postgres or rds (a secret: it goes into the env file like the
+    tokens; with a DSN the dead letters stay on the data volume)."""
     g = settings.gateway
     values: dict[str, str] = {}
     if client_tokens is not None or not g.client_keys:
@@ -59,7 +61,8 @@ def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_
         env_names.WARNING_THRESHOLD_PERCENT: str(settings.thresholds.warning),
         env_names.CRITICAL_THRESHOLD_PERCENT: str(settings.thresholds.critical),
         env_names.TIME_ZONE: settings.time_zone,
-        env_names.LEDGER_URL: ledger_url,
+        env_names.LEDGER_URL: _check("ledgerUrl", ledger_url) if "://" in ledger_url else ledger_url,
+        **({env_names.LEDGER_DEAD_LETTER_PATH: DEAD_LETTER_PATH_IN_CONTAINER} if "://" in ledger_url else {}),
         env_names.HOST: bind_address,
         env_names.PORT: str(g.port),
     }
@@ -69,6 +72,9 @@ def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_
         # The gateway's own loader: a file it would refuse at start fails `pulumi preview` instead.
         GatewayConfig.from_env(values)
     except ConfigError as exc:
+        if str(exc).startswith(f"{env_names.LEDGER_URL}:"):  # the gateway's rule; it never shows the DSN
+            raise SettingsError(f"invalid secret config {PROJECT}:ledgerUrl: {exc}. Allowed: "
+                                f"{LEDGER_URL_ALLOWED}") from None
         raise SettingsError(
             f"the gateway would reject its env file: {exc}. Allowed: see README.md (Configuration reference) "
             "(ESC keys gatewayClientTokens, gatewayClientKeyTokens, gatewayAdminToken, serverlessApiKey)"
@@ -78,9 +84,10 @@ def gateway_environment(settings: Settings, *, client_tokens: str | None, admin_
 
 def render_env_file(settings: Settings, *, client_tokens: str | None, admin_token: str,
                     serverless_api_key: str, client_key_tokens: Any = None,
-                    bind_address: str = "127.0.0.1") -> str:
-    """The env file text; the gateway binds to bind_address on the host network."""
+                    bind_address: str = "127.0.0.1", ledger_url: str | None = None) -> str:
+    """The env file text; the gateway binds to bind_address on the host network. `ledger_url`: the
+    shared ledger's DSN, or None for SQLite on the host's data volume."""
     values = gateway_environment(settings, client_tokens=client_tokens, admin_token=admin_token,
                                  serverless_api_key=serverless_api_key, client_key_tokens=client_key_tokens,
-                                 bind_address=bind_address)
+                                 bind_address=bind_address, ledger_url=ledger_url or LEDGER_PATH_IN_CONTAINER)
     return "".join(f"{key}={value}\n" for key, value in values.items())

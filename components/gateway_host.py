@@ -17,6 +17,7 @@ Designed around pulumi-command's pitfalls:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import shlex
@@ -31,7 +32,7 @@ import pulumi_command as command
 from components.gateway_env import _check as single_line_secret
 from components.gateway_env import render_env_file
 from components.naming import CostTaggedComponent
-from components.settings import GatewaySettings, SecretSettings, Settings
+from components.settings import GatewaySettings, HostSpec, SecretSettings, Settings
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 SCRIPTS = ("preflight.sh", "write-file.sh", "run-container.sh", "stop.sh")
@@ -151,21 +152,50 @@ def proxy_argv(g: GatewaySettings, paths: Paths, rev: str) -> list[str]:
     ]
 
 
+ONE_HOST_NAME = "gateway"  # the one-host keys' component name; gatewayHosts entries are gateway-<name>
+
+
+def component_name(spec: HostSpec) -> str:
+    return f"{ONE_HOST_NAME}-{spec.name}" if spec.name else ONE_HOST_NAME
+
+
 @dataclass
 class GatewayHostArgs:
     settings: Settings
     secrets: SecretSettings
-    # A launched instance supplies these (else the stack's gatewayHost / gatewayHostKey).
+    # A launched instance supplies these (else the spec's, from gatewayHosts or gatewayHost / gatewayHostKey).
     host: pulumi.Input[str] | None = None
     host_key: pulumi.Input[str] | None = None
+    spec: HostSpec | None = None  # which host (default: the only one)
+    # The shared ledger's DSN (ledgerKind postgres or rds), a secret; None: SQLite on the host.
+    ledger_url: pulumi.Input[str] | None = None
+    # The first gatewayHosts entry takes over the resources the one-host keys created (aliases), so
+    # moving a stack from gatewayHost to gatewayHosts with that host first replaces nothing.
+    adopt_one_host: bool = False
 
 
 class GatewayHost(CostTaggedComponent):
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: GatewayHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        adopt = args.adopt_one_host and name != ONE_HOST_NAME
+        if adopt:
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                aliases=[pulumi.Alias(name=ONE_HOST_NAME)]))
         super().__init__("GatewayHost", name, opts)
-        s, g, secrets = args.settings, args.settings.gateway, args.secrets
+        s, secrets = args.settings, args.secrets
+        spec = args.spec or s.gateway.hosts[0]
+        # This host's view of the shared settings: its own address, host key and URL.
+        g = dataclasses.replace(s.gateway, host=spec.host, host_key=spec.host_key, url=spec.url)
+        one_host_parent = (f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::"
+                           f"{pulumi.get_project()}:index:GatewayHost::{ONE_HOST_NAME}")
+
+        def opts_for(child: str, **more: object) -> pulumi.ResourceOptions:
+            """parent=self, and with `adopt` an alias to the child's one-host name and parent."""
+            old = f"{ONE_HOST_NAME}{child.removeprefix(name)}"
+            aliases = [pulumi.Alias(name=old, parent=one_host_parent)] if adopt else None
+            return pulumi.ResourceOptions(parent=self, aliases=aliases, **more)  # type: ignore[arg-type]
+
         if secrets.ssh_private_key is None or (secrets.gateway_client_tokens is None and not g.client_keys):
             raise ValueError("GatewayHost needs the sshPrivateKey and gatewayClientTokens secrets")
         host = args.host if args.host is not None else g.host
@@ -180,7 +210,6 @@ class GatewayHost(CostTaggedComponent):
         )
         paths = Paths.under(g.remote_dir)
         scripts = scripts_digest()
-        child = pulumi.ResourceOptions(parent=self)
         # Moving the gateway to another host replaces the steps: the old ones' delete stops the
         # containers on the old host (with the old connection) before the new host gets them.
         where = [host, str(g.ssh_port), g.user]
@@ -189,21 +218,21 @@ class GatewayHost(CostTaggedComponent):
         # bin dir (and the remote dir above it) must be made first.
         dirs = command.remote.Command(
             f"{name}-dirs", connection=connection, create=shlex.join(["mkdir", "-p", "--", paths.bin]),
-            triggers=where, opts=child)
+            triggers=where, opts=opts_for(f"{name}-dirs"))
         copies = [
             command.remote.CopyToRemote(
                 f"{name}-{script.removesuffix('.sh')}-script",
                 connection=connection,
                 source=pulumi.FileAsset(str(SCRIPTS_DIR / script)),
                 remote_path=paths.script(script),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[dirs]),
+                opts=opts_for(f"{name}-{script.removesuffix('.sh')}-script", depends_on=[dirs]),
             )
             for script in SCRIPTS
         ]
         preflight = command.remote.Command(
             f"{name}-preflight", connection=connection,
             create=shlex.join(["bash", paths.script("preflight.sh")]), triggers=[scripts, *where],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=copies))
+            opts=opts_for(f"{name}-preflight", depends_on=copies))
 
         def write(step: str, dest: str, kind: str, content: pulumi.Input[str],
                   secret: bool = True) -> command.remote.Command:
@@ -214,8 +243,8 @@ class GatewayHost(CostTaggedComponent):
                 stdin=pulumi.Output.secret(content) if secret else content,
                 logging=command.remote.Logging.NONE,
                 triggers=where,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[preflight],
-                                            additional_secret_outputs=["stdout", "stderr"]))
+                opts=opts_for(f"{name}-{step}", depends_on=[preflight],
+                              additional_secret_outputs=["stdout", "stderr"]))
 
         def container(step: str, container_name: str, argv: pulumi.Output[list[str]], timeout: int,
                       after: Sequence[pulumi.Resource]) -> command.remote.Command:
@@ -225,9 +254,8 @@ class GatewayHost(CostTaggedComponent):
                 f"{name}-{step}", connection=connection, create=run, update=run,
                 delete=shlex.join(["bash", paths.script("stop.sh"), container_name]),
                 triggers=where,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=list(after), delete_before_replace=True,
-                    custom_timeouts=pulumi.CustomTimeouts(create=budget, update=budget)))
+                opts=opts_for(f"{name}-{step}", depends_on=list(after), delete_before_replace=True,
+                              custom_timeouts=pulumi.CustomTimeouts(create=budget, update=budget)))
 
         chain: list[pulumi.Resource] = []
         if g.model_server_port:
@@ -241,9 +269,10 @@ class GatewayHost(CostTaggedComponent):
             chain = [model_server]
 
         gateway_env = pulumi.Output.all(secrets.gateway_client_tokens, secrets.gateway_admin_token,
-                                        secrets.serverless_api_key, secrets.gateway_client_key_tokens).apply(
+                                        secrets.serverless_api_key, secrets.gateway_client_key_tokens,
+                                        args.ledger_url).apply(
             lambda v: render_env_file(s, client_tokens=v[0], admin_token=v[1], serverless_api_key=v[2],
-                                      client_key_tokens=v[3], bind_address=g.bind_address)
+                                      client_key_tokens=v[3], bind_address=g.bind_address, ledger_url=v[4])
         )
         env_step = write("env-file", paths.gateway_env, "env", gateway_env)
         gateway = container(

@@ -46,6 +46,14 @@ DEFAULT_MODEL_SERVER_IMAGE = "vllm/vllm-openai:v0.11.0"
 DEFAULT_PROXY_IMAGE = "caddy:2.10"
 DEFAULT_MODEL_SERVER_HEALTH_TIMEOUT_SECONDS = 1800  # a first start downloads the model weights
 TLS_MODES = ("automatic", "provided", "none")
+# Where the gateways keep their ledger: SQLite on the host's volume (one host only), a Postgres the
+# user brings (ESC ledgerUrl), or an RDS PostgreSQL the program creates (LedgerDatabase).
+LEDGER_KINDS = ("sqlite", "postgres", "rds")
+MAX_GATEWAY_HOSTS = 20
+# The ESC ledgerUrl; the rule itself is the gateway's (gateway.config), applied to the env file.
+LEDGER_URL_ALLOWED = ("a postgresql://user:password@host:5432/db DSN with sslmode=require, verify-ca or "
+                      "verify-full (TLS; optional only to a loopback host)")
+DEFAULT_LEDGER_DB_INSTANCE_CLASS = "db.t4g.micro"
 # Flags the program itself sets on the model server; an extra arg may not repeat (or move) them,
 # and --api-key would put a secret on the command line.
 MODEL_SERVER_OWN_FLAGS = ("--model", "--host", "--port", "--gpu-memory-utilization", "--served-model-name",
@@ -69,6 +77,8 @@ _HOST_KEY = re.compile(
 _INSTANCE_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
 _LAMBDA_REGION = re.compile(r"^[a-z]{2}-[a-z]+-\d+$")
 _SSH_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_HOST_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
@@ -82,6 +92,32 @@ class SettingsError(pulumi.RunError):
 def _error(key: str, value: object, allowed: str, reason: str = "") -> SettingsError:
     why = f": {reason}" if reason else ""
     return SettingsError(f"invalid config {PROJECT}:{key} = {value!r}{why}. Allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One GPU host running a gateway. Per host: where SSH reaches it and the URL its proxy serves
+    (Caddy gets a certificate per name); everything else in GatewaySettings is shared."""
+
+    name: str  # "" for the one-host keys (gatewayHost...): its resources keep the names gateway-*
+    host: str  # "" when launchInstance supplies it
+    host_key: str
+    url: str
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """Where the gateways' ledger (and, shared, their budget) lives; several hosts need a shared one."""
+
+    kind: str = "sqlite"
+    db_instance_class: str = DEFAULT_LEDGER_DB_INSTANCE_CLASS
+    db_allocated_storage_gb: int = 20
+    db_backup_retention_days: int = 7
+    db_deletion_protection: bool = True
+
+    @property
+    def shared(self) -> bool:
+        return self.kind != "sqlite"
 
 
 @dataclass(frozen=True)
@@ -113,6 +149,7 @@ class GatewaySettings:
     proxy_image: str = DEFAULT_PROXY_IMAGE
     acme_email: str = ""
     client_keys: tuple[ClientKeySpec, ...] = ()  # gatewayClientKeys (tokens: ESC gatewayClientKeyTokens)
+    hosts: tuple[HostSpec, ...] = ()  # gatewayHosts, or the one host of gatewayHost/gatewayHostKey/gatewayUrl
 
 
 @dataclass(frozen=True)
@@ -173,6 +210,7 @@ class Settings:
     launch: LaunchSettings | None = None
     export: ExportSettings = ExportSettings()
     permissions_boundary_arn: str | None = None  # iam_boundary.KEY: on every IAM role when set
+    ledger: LedgerSettings = LedgerSettings()
 
 
 @dataclass(frozen=True)
@@ -190,6 +228,7 @@ class SecretSettings:
     tls_certificate: pulumi.Output[str] | None = None
     tls_private_key: pulumi.Output[str] | None = None
     snowflake_private_key: pulumi.Output[str] | None = None
+    ledger_url: pulumi.Output[str] | None = None  # ledgerKind postgres: the DSN the user brings
 
 
 # Keys read by parse_settings, in the order of the config reference.
@@ -204,11 +243,13 @@ KEYS = (
     "modelServerExtraArgs", "modelServerHealthTimeoutSeconds", "tlsMode", "proxyImage", "acmeEmail",
     "launchInstance", "lambdaRegion", "lambdaSshKeyName", "usageExportEnabled", "usageExportSchedule",
     "snowflakeEnabled", "snowflakeOrganization", "snowflakeAccount", "snowflakeUser", "snowflakeRole",
-    "snowflakeDatabase", "gatewayClientKeys", iam_boundary.KEY,
+    "snowflakeDatabase", "gatewayClientKeys", iam_boundary.KEY, "gatewayHosts", "ledgerKind",
+    "ledgerDbInstanceClass", "ledgerDbAllocatedStorageGb", "ledgerDbBackupRetentionDays",
+    "ledgerDbDeletionProtection",
 )
 SECRET_KEYS = ("gatewayAdminToken", "lambdaApiKey", "gatewayClientTokens", "serverlessApiKey",
                "sshPrivateKey", "slackWebhookUrl", "huggingFaceToken", "tlsCertificate", "tlsPrivateKey",
-               "snowflakePrivateKey", CLIENT_KEY_TOKENS)
+               "snowflakePrivateKey", CLIENT_KEY_TOKENS, "ledgerUrl")
 
 
 class _Reader:
@@ -397,11 +438,15 @@ def _bind_address(r: _Reader) -> str:
     return value
 
 
+GATEWAY_URL_ALLOWED = ("the gateway's https:// base URL as the cost tracker reaches it (TLS terminated in "
+                       "front of gatewayPort), e.g. https://gateway.example.com; http:// only for "
+                       "127.0.0.1/localhost")
+
+
 def _gateway_url(r: _Reader) -> str:
-    """The URL the cost tracker reads usage from; the admin token travels on it, so TLS only."""
-    allowed = ("the gateway's https:// base URL as the cost tracker reaches it (TLS terminated in front of "
-               "gatewayPort), e.g. https://gateway.example.com; http:// only for 127.0.0.1/localhost")
-    return r.secret_url("gatewayUrl", allowed, required=True)
+    """The URL the cost tracker reads usage from; the admin token travels on it, so TLS only. With
+    gatewayHosts it defaults to the first host's url (every gateway answers the same)."""
+    return r.secret_url("gatewayUrl", GATEWAY_URL_ALLOWED, required=not r.text("gatewayHosts"))
 
 
 class _BackendFields(TypedDict):
@@ -448,20 +493,20 @@ def _model_server(r: _Reader, model_map: Mapping[str, str], gpu_base_url: str) -
     }
 
 
-def _tls(r: _Reader, url: str, bind_address: str) -> dict[str, object]:
-    """Caddy on the host terminates TLS for gatewayUrl's host; the gateway then listens on loopback."""
+def _tls(r: _Reader, hosts: tuple[HostSpec, ...], listed: bool, bind_address: str) -> dict[str, object]:
+    """Caddy on each host terminates TLS for that host's URL; the gateway then listens on loopback."""
     mode = r.text("tlsMode", "automatic")
     if mode not in TLS_MODES:
         raise r.fail("tlsMode", "automatic (Caddy gets a certificate for gatewayUrl's host), provided "
                      "(tlsCertificate/tlsPrivateKey from ESC) or none (TLS terminated elsewhere)")
     if mode != "none":
-        parsed = urlparse(url)
-        allowed = f"an https:// URL without a path when tlsMode is {mode} (Caddy serves that host name)"
-        if parsed.scheme != "https" or parsed.path not in ("", "/"):
-            raise r.fail("gatewayUrl", allowed)
-        if mode == "automatic" and not re.search(r"[A-Za-z]", parsed.hostname or ""):
-            raise r.fail("gatewayUrl", "a DNS name that points at the host when tlsMode is automatic",
-                         "automatic HTTPS needs a DNS name")
+        for index, spec in enumerate(hosts):
+            problem = proxy_url_problem(mode, spec.url)
+            if problem and listed:
+                raise r.fail("gatewayHosts", problem[0], f"entry {index} ({spec.name!r}): url {spec.url!r} "
+                             + problem[1])
+            if problem:
+                raise r.fail("gatewayUrl", *problem)
         if not ipaddress.ip_address(bind_address).is_loopback:
             raise r.fail("gatewayBindAddress", "a loopback address when tlsMode is automatic or provided "
                          "(Caddy fronts the gateway; bind other addresses only with tlsMode none)")
@@ -471,6 +516,17 @@ def _tls(r: _Reader, url: str, bind_address: str) -> dict[str, object]:
                                   DEFAULT_PROXY_IMAGE),
         "acme_email": r.matching("acmeEmail", _EMAIL, "an email address for the ACME account"),
     }
+
+
+def proxy_url_problem(mode: str, url: str) -> tuple[str, str] | None:
+    """(allowed, reason) when Caddy (tlsMode automatic or provided) cannot serve `url`, else None."""
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or parsed.path not in ("", "/"):
+        return f"an https:// URL without a path when tlsMode is {mode} (Caddy serves that host name)", ""
+    if mode == "automatic" and not re.search(r"[A-Za-z]", parsed.hostname or ""):
+        return ("a DNS name that points at the host when tlsMode is automatic",
+                "automatic HTTPS needs a DNS name")
+    return None
 
 
 def _launch(r: _Reader, tracker: TrackerSettings, gateway: GatewaySettings) -> LaunchSettings | None:
@@ -513,13 +569,19 @@ def _gateway(r: _Reader) -> GatewaySettings:
             "forceBackend", "serverless, gpu, or empty (route by the rules)",
             lambda: validate_backend(r.text("forceBackend")) or ""),
     }
-    url = _gateway_url(r)
+    listed = enabled and bool(r.text("gatewayHosts"))
+    url = r.secret_url("gatewayUrl", GATEWAY_URL_ALLOWED, required=not listed)
     if not enabled:
         return GatewaySettings(enabled=False, url=url, **common)
     launched = r.boolean("launchInstance", False)  # host and host key come from the launched instance
-    host = "" if launched else r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
-    if host and not _HOST.match(host):
-        raise r.fail("gatewayHost", "a DNS name or an IP address")
+    if listed:
+        hosts = _hosts(r, launched)
+        url = url or hosts[0].url  # the tracker reads any one gateway: they answer the same
+        host, host_key = "", ""
+    else:
+        host = "" if launched else r.required("gatewayHost", "the GPU host's DNS name or IP address", why)
+        if host and not _HOST.match(host):
+            raise r.fail("gatewayHost", "a DNS name or an IP address")
     user_allowed = "a Unix user name (lower case letters, digits, _ and -)"
     user = r.required("gatewayUser", user_allowed, why)
     if not _USER.match(user):
@@ -528,12 +590,12 @@ def _gateway(r: _Reader) -> GatewaySettings:
     image = r.required("gatewayImage", image_allowed, why)
     if not _IMAGE.match(image):
         raise r.fail("gatewayImage", image_allowed)
-    key_allowed = ("the host's public SSH key, e.g. from `ssh-keyscan -t ed25519 <host>`: "
-                   "'ssh-ed25519 AAAA...'")
-    host_key = "" if launched else r.required("gatewayHostKey", key_allowed,
-                                              why + " (without it any host is trusted)")
-    if host_key and not _HOST_KEY.match(host_key):
-        raise r.fail("gatewayHostKey", key_allowed)
+    if not listed:
+        host_key = "" if launched else r.required("gatewayHostKey", HOST_KEY_ALLOWED,
+                                                  why + " (without it any host is trusted)")
+        if host_key and not _HOST_KEY.match(host_key):
+            raise r.fail("gatewayHostKey", HOST_KEY_ALLOWED)
+        hosts = (HostSpec(name="", host=host, host_key=host_key, url=url),)
     home = "/root" if user == "root" else f"/home/{user}"
     remote_dir = r.matching("gatewayRemoteDir", _REMOTE_DIR, "an absolute path of A-Z a-z 0-9 . _ / -",
                             f"{home}/llm-gateway")
@@ -553,10 +615,112 @@ def _gateway(r: _Reader) -> GatewaySettings:
         health_timeout_seconds=r.integer("gatewayHealthTimeoutSeconds", DEFAULT_HEALTH_TIMEOUT_SECONDS,
                                          5, 900),
         client_keys=_client_keys(r),
+        hosts=hosts,
         **common,
         **_model_server(r, model_map, gpu_base_url),  # type: ignore[arg-type]
-        **_tls(r, url, bind_address),  # type: ignore[arg-type]
+        **_tls(r, hosts, listed, bind_address),  # type: ignore[arg-type]
     )
+
+
+HOST_KEY_ALLOWED = ("the host's public SSH key, e.g. from `ssh-keyscan -t ed25519 <host>`: "
+                    "'ssh-ed25519 AAAA...'")
+HOSTS_ALLOWED = (f"a list of at most {MAX_GATEWAY_HOSTS} {{name, host, hostKey, url}} (name: a-z, 0-9 and -, "
+                 "starting with a letter, at most 20; host: a DNS name or IP address; hostKey: from "
+                 "`ssh-keyscan -t ed25519 <host>`; url: the https:// URL that host's proxy serves); names, "
+                 "hosts and urls unique. Shared by all hosts: gatewayUser, gatewayImage, gatewaySshPort, "
+                 "gatewayPort, gatewayBindAddress, gatewayRemoteDir, tlsMode and the model server keys")
+_HOST_FIELDS = ("name", "host", "hostKey", "url")
+
+
+def _hosts(r: _Reader, launched: bool) -> tuple[HostSpec, ...]:
+    """gatewayHosts: one gateway per entry, same configuration. The one-host keys are its shorthand,
+    so setting both is ambiguous and refused."""
+    if launched:
+        raise r.fail("gatewayHosts", "empty when launchInstance is true (the launched instance is the one "
+                     "host)")
+    for key in ("gatewayHost", "gatewayHostKey"):
+        if r.text(key):
+            raise r.fail(key, "empty when gatewayHosts is set (each entry has its own host and hostKey)")
+    entries = r.json_value("gatewayHosts", [], list, HOSTS_ALLOWED)
+    if not entries or len(entries) > MAX_GATEWAY_HOSTS:
+        raise r.fail("gatewayHosts", HOSTS_ALLOWED, f"{len(entries)} hosts")
+    specs: list[HostSpec] = []
+    for index, entry in enumerate(entries):
+        def bad(reason: str, label: object = None, index: int = index) -> SettingsError:
+            where = f"entry {index}" + (f" ({label!r})" if label else "")
+            return r.fail("gatewayHosts", HOSTS_ALLOWED, f"{where}: {reason}")
+
+        if not isinstance(entry, dict):
+            raise bad("not an object")
+        unknown = sorted(set(entry) - set(_HOST_FIELDS))
+        name = entry.get("name")
+        if unknown:
+            raise bad(f"unknown field(s) {', '.join(map(repr, unknown))}", name)
+        if not isinstance(name, str) or not _HOST_NAME.match(name):
+            raise bad(f"name {name!r} is not allowed")
+        values = {key: entry.get(key) for key in ("host", "hostKey", "url")}
+        for key, value in values.items():
+            if not isinstance(value, str) or not value.strip():
+                raise bad(f"{key} is required", name)
+        host, host_key, url = (str(values[k]).strip() for k in ("host", "hostKey", "url"))
+        if not _HOST.match(host):
+            raise bad(f"host {host!r} is not a DNS name or an IP address", name)
+        if not _HOST_KEY.match(host_key):
+            raise bad("hostKey is not a public SSH key line", name)
+        problem = secret_url_problem(url)
+        if problem:
+            raise bad(f"url {url!r}: {problem}", name)
+        spec = HostSpec(name=name, host=host, host_key=host_key, url=url.rstrip("/"))
+        for field_name in ("name", "host", "url"):
+            value = getattr(spec, field_name)
+            earlier = [i for i, other in enumerate(specs) if getattr(other, field_name) == value]
+            if earlier:
+                raise bad(f"the {field_name} is already used by entry {earlier[0]}", name)
+        specs.append(spec)
+    return tuple(specs)
+
+
+def _ledger(r: _Reader, gateway: GatewaySettings) -> LedgerSettings:
+    """Several gateways must share one ledger: with SQLite each would hold (and spend) the whole
+    budget and the tracker would see one host's spend only."""
+    allowed = ("sqlite (one host), postgres (the ESC secret ledgerUrl: a postgresql:// DSN with "
+               "sslmode=require or verify-full) or rds (the program creates an RDS PostgreSQL)")
+    kind = r.text("ledgerKind", "sqlite")
+    if kind not in LEDGER_KINDS:
+        raise r.fail("ledgerKind", allowed)
+    hosts = gateway.hosts if gateway.enabled else ()
+    if kind == "sqlite" and len(hosts) > 1:
+        raise SettingsError(
+            f"invalid config {PROJECT}:gatewayHosts lists {len(hosts)} hosts with {PROJECT}:ledgerKind = "
+            f"{r.raw.get('ledgerKind')!r}: each gateway would keep its own SQLite ledger and admit up to the "
+            f"whole budget. Allowed: ledgerKind postgres or rds (a shared ledger), or one host")
+    if kind != "rds":
+        return LedgerSettings(kind=kind)
+    if not gateway.enabled:
+        raise r.fail("ledgerKind", "sqlite or postgres when gatewayEnabled is false (no host to reach an "
+                     "RDS database the program would create)")
+    for index, spec in enumerate(hosts):
+        if spec.host and not _is_ipv4(spec.host):
+            key, where = (("gatewayHosts", f"entry {index} ({spec.name!r}): ") if spec.name
+                          else ("gatewayHost", ""))
+            raise r.fail(key, "an IPv4 address when ledgerKind is rds",
+                         f"{where}the database admits each host's address/32, so a DNS name cannot be used")
+    instance_class = r.matching("ledgerDbInstanceClass", _DB_INSTANCE_CLASS, "an RDS instance class like "
+                                "db.t4g.micro", DEFAULT_LEDGER_DB_INSTANCE_CLASS)
+    return LedgerSettings(
+        kind=kind,
+        db_instance_class=instance_class,
+        db_allocated_storage_gb=r.integer("ledgerDbAllocatedStorageGb", 20, 20, 1000),
+        db_backup_retention_days=r.integer("ledgerDbBackupRetentionDays", 7, 1, 35),
+        db_deletion_protection=r.boolean("ledgerDbDeletionProtection", True),
+    )
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value).version == 4
+    except ValueError:
+        return False
 
 
 def _client_keys(r: _Reader) -> tuple[ClientKeySpec, ...]:
@@ -690,6 +854,7 @@ def parse_settings(stack: str, region: str | None, raw: Mapping[str, str | None]
         launch=_launch(r, tracker, gateway),
         export=_export(r),
         permissions_boundary_arn=r.matching(iam_boundary.KEY, iam_boundary.ARN, iam_boundary.ALLOWED) or None,
+        ledger=_ledger(r, gateway),
     )
 
 
@@ -725,7 +890,22 @@ def load_secrets(settings: Settings) -> SecretSettings:
         tls_certificate=tls[0],
         tls_private_key=tls[1],
         snowflake_private_key=_snowflake_key(config, settings),
+        ledger_url=_ledger_url(config, settings),
     )
+
+
+def _ledger_url(config: pulumi.Config, settings: Settings) -> pulumi.Output[str] | None:
+    """ledgerKind postgres: the DSN comes from ESC (its password with it); checked where it is rendered."""
+    url = config.get_secret("ledgerUrl")
+    kind = settings.ledger.kind
+    if kind == "postgres" and url is None:
+        raise SettingsError(f"missing secret config {PROJECT}:ledgerUrl: required when ledgerKind is "
+                            "postgres. "
+                            f"Allowed: {LEDGER_URL_ALLOWED}, as a secret in the stack's ESC environment")
+    if kind != "postgres" and url is not None:
+        raise SettingsError(f"secret config {PROJECT}:ledgerUrl is set but {PROJECT}:ledgerKind is {kind!r}. "
+                            "Allowed: ledgerKind postgres to use it, or remove ledgerUrl from ESC")
+    return url
 
 
 def _client_tokens(config: pulumi.Config, settings: Settings) -> pulumi.Output[str] | None:

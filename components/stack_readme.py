@@ -15,7 +15,8 @@ def render_readme(settings: Settings, *, topic_arn: str, function_name: str, das
     """Markdown; `alarms` maps a key to (alarm name, description) as the alarms were created."""
     s = settings
     g = s.gateway
-    where = f"deployed by this stack on {g.host}" if g.enabled else "managed elsewhere"
+    hosts = ", ".join(spec.host or "the launched host" for spec in g.hosts)
+    where = f"deployed by this stack on {hosts}; ledger {s.ledger.kind}" if g.enabled else "managed elsewhere"
     lines = [
         f"# LLM cost governance: `{s.stack}`",
         "",

@@ -6,6 +6,7 @@ from Pulumi ESC, come from ESC_STAND_IN (unique strings a test can search every 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,10 @@ def _arn(typ: str, name: str) -> str | None:
 # What Snowflake answers when the storage integration and the pipe are created (its own AWS account).
 SNOWFLAKE_IAM_USER = "arn:aws:iam::999988887777:user/abc1-s-v2st0000"
 SNOWFLAKE_EXTERNAL_ID = "MYORG_SFCRole=2_a1b2c3d4e5f6g7h8i9j0="
+# What RDS answers for the ledger database, and the password it generated into Secrets Manager.
+RDS_ADDRESS = "llm-cost-governance-prod-ledger.abc123xyz.us-east-1.rds.amazonaws.com"
+RDS_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-0a1b2c3d-Xy12Ab"
+RDS_PASSWORD = "rds-managed-pw/8e1f+c0d:4a@b"  # characters a DSN must escape
 SNOWPIPE_QUEUE = "arn:aws:sqs:us-east-1:999988887777:sf-snowpipe-AIDAEXAMPLE-abcdefgh"
 
 
@@ -113,12 +118,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs.update({"stdout": "", "stderr": ""})
         if args.typ == "pulumi-python:dynamic:Resource":  # the launched Lambda Cloud instance
             outputs.update(LAUNCHED_INSTANCE)
+        if args.typ == "aws:rds/instance:Instance":  # RDS generates the password into Secrets Manager
+            outputs.update({"address": RDS_ADDRESS, "port": args.inputs.get("port", 5432),
+                            "masterUserSecrets": [{"secretArn": RDS_SECRET_ARN, "secretStatus": "active",
+                                                   "kmsKeyId": ""}]})
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDAEXAMPLE",
                     "id": ACCOUNT}
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            assert args.args["secretId"] == RDS_SECRET_ARN, args.args
+            return {"arn": RDS_SECRET_ARN, "id": RDS_SECRET_ARN, "secretId": RDS_SECRET_ARN,
+                    "secretString": json.dumps({"username": "ledger_admin", "password": RDS_PASSWORD}),
+                    "versionId": "v1", "versionStage": "AWSCURRENT", "versionStages": ["AWSCURRENT"]}
         raise NotImplementedError(f"the program made an unexpected call: {args.token}")
 
 
@@ -131,6 +145,7 @@ class Options:
     custom_create_timeout: str
     dependencies: tuple[str, ...]
     parent: str  # the parent's URN ("" for the stack's own children)
+    aliases: tuple[tuple[str, str], ...] = ()  # (name, parent URN or "") of each alias spec
 
 
 class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
@@ -145,6 +160,7 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
             custom_create_timeout=request.customTimeouts.create,
             dependencies=tuple(request.dependencies),
             parent=request.parent,
+            aliases=tuple((a.spec.name, a.spec.parentUrn) for a in request.aliases if a.HasField("spec")),
         )
         return super().RegisterResource(request)
 
