@@ -13,7 +13,14 @@ import pulumi_aws as aws
 
 from bootstrap import trust
 from bootstrap.config import BootstrapConfig, StackAccount
-from bootstrap.deploy_policy import Scope, boundary_policy, deploy_policy, monitor_policy, preview_policy
+from bootstrap.deploy_policy import (
+    Scope,
+    boundary_policy,
+    deploy_policy,
+    ledger_deploy_policy,
+    monitor_policy,
+    preview_policy,
+)
 from bootstrap.esc_documents import environment_names
 
 
@@ -107,6 +114,16 @@ class StackRoles(pulumi.ComponentResource):
             policy=json.dumps(deploy_policy(scope, smoke_test=account.role.smoke_test), sort_keys=True),
             opts=child,
         )
+        # The rest, beyond IAM's inline size limit: a managed policy only this role uses.
+        ledger = aws.iam.Policy(
+            f"{name}-deploy-ledger",
+            name=f"{scope.prefix}-deploy-ledger",
+            description=f"pulumi up of {args.project}/{account.stack}: the shared ledger's database",
+            policy=json.dumps(ledger_deploy_policy(scope), sort_keys=True),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-deploy-ledger", role=deploy.name, policy_arn=ledger.arn,
+                                     opts=child)
         def github_role(kind: str, make_trust: Callable[..., dict[str, Any]], description: str,
                         policy: dict[str, Any]) -> aws.iam.Role:
             """A role only GitHub Actions tokens of this repository (as make_trust says) can assume."""

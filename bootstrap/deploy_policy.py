@@ -55,9 +55,10 @@ class Grant:
     resources: Callable[[Scope], list[str]]
     # "request": tag on create must name the stack; "resource": the existing resource's tag must.
     tag_condition: str | None = None
-    why_star: str = ""  # required when resources is ["*"]
+    why_star: str = ""  # required when resources is ["*"] or not the stack's own (named or tagged)
     extra_condition: dict[str, Any] = field(default_factory=dict)
     boundary: bool = False  # the role must carry (or be given) the stack's permissions boundary
+    scoped_condition: Callable[[Scope], dict[str, Any]] | None = None  # a condition naming the stack
 
 
 def _arn(service: str, s: Scope, rest: str, *, regional: bool = True) -> str:
@@ -121,8 +122,8 @@ GRANTS: tuple[Grant, ...] = (
             _arn("logs", s, f"log-group:/aws/lambda/{s.prefix}-*:*"),
         ],
     ),
-    # DescribeLogGroups lists by name prefix; AWS authorises it on the account's log-group space.
-    Grant("ListLogGroups", (), ("logs:DescribeLogGroups",), lambda s: [_arn("logs", s, "log-group:*")]),
+    Grant("ListLogGroups", (), ("logs:DescribeLogGroups",), lambda s: [_arn("logs", s, "log-group:*")],
+          why_star="DescribeLogGroups lists by name prefix, authorised on the account's log-group space"),
     Grant(
         "Functions",
         (
@@ -336,6 +337,128 @@ GRANTS: tuple[Grant, ...] = (
 )
 
 
+# The shared ledger's database (issue 15), in a managed policy of its own attached to the deploy role:
+# IAM caps a role's inline policies at 10,240 characters, which the rows above nearly fill.
+LEDGER_GRANTS: tuple[Grant, ...] = (
+    # LedgerDatabase (components/ledger_database.py): its security group in the account's default
+    # VPC, stack-tagged on create and after. EC2 authorises CreateSecurityGroup on the VPC too.
+    Grant(
+        "CreateLedgerSecurityGroup",
+        ("ec2:CreateSecurityGroup", "ec2:CreateTags"),
+        (),
+        lambda s: [_arn("ec2", s, "security-group/*")],
+        tag_condition="request",
+    ),
+    Grant(
+        "CreateSecurityGroupInVpc",
+        ("ec2:CreateSecurityGroup",),
+        (),
+        lambda s: [_arn("ec2", s, "vpc/*")],
+        why_star="the group goes into the account's default VPC (not the stack's); the group itself is "
+        "tag-scoped above",
+    ),
+    Grant(
+        "LedgerSecurityGroup",
+        (
+            "ec2:DeleteSecurityGroup",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupEgress",
+            "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+        ),
+        (),
+        lambda s: [_arn("ec2", s, "security-group/*")],
+        tag_condition="resource",
+    ),
+    Grant(
+        "DescribeNetwork",
+        (),
+        (
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSecurityGroupRules",
+            "ec2:DescribeVpcs",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeAccountAttributes",
+        ),
+        lambda s: ["*"],
+        why_star="EC2's Describe* calls have no resource-level permission",
+    ),
+    # The ledger's instance, parameter group and final snapshot, named `<prefix>-*`; CreateDBInstance
+    # is also authorised on the default subnet and option groups it uses.
+    Grant(
+        "LedgerDatabase",
+        (
+            "rds:CreateDBInstance",
+            "rds:ModifyDBInstance",
+            "rds:DeleteDBInstance",
+            "rds:RebootDBInstance",
+            "rds:CreateDBParameterGroup",
+            "rds:ModifyDBParameterGroup",
+            "rds:ResetDBParameterGroup",
+            "rds:DeleteDBParameterGroup",
+            "rds:CreateDBSnapshot",
+            "rds:AddTagsToResource",
+            "rds:RemoveTagsFromResource",
+        ),
+        (
+            "rds:DescribeDBInstances",
+            "rds:DescribeDBParameterGroups",
+            "rds:DescribeDBParameters",
+            "rds:DescribeDBSnapshots",
+            "rds:ListTagsForResource",
+        ),
+        lambda s: [
+            _arn("rds", s, f"db:{s.prefix}-*"),
+            _arn("rds", s, f"pg:{s.prefix}-*"),
+            _arn("rds", s, f"snapshot:{s.prefix}-*"),
+        ],
+    ),
+    Grant(
+        "LedgerDatabaseDefaults",
+        ("rds:CreateDBInstance",),
+        ("rds:DescribeDBSubnetGroups", "rds:DescribeOptionGroups"),
+        lambda s: [_arn("rds", s, "subgrp:default"), _arn("rds", s, "og:default:*")],
+        why_star="the account's default subnet group and option groups, which the instance only uses",
+    ),
+    # RDS's first instance in an account creates its service-linked role (AWS-defined permissions,
+    # no boundary applies to it; nothing the deploy role can write).
+    Grant(
+        "RdsServiceLinkedRole",
+        ("iam:CreateServiceLinkedRole",),
+        (),
+        lambda s: [f"arn:aws:iam::{s.account}:role/aws-service-role/rds.amazonaws.com/*"],
+        extra_condition={"StringEquals": {"iam:AWSServiceName": "rds.amazonaws.com"}},
+        why_star="the service-linked role is RDS's, once per account",
+    ),
+    # manage_master_user_password: RDS creates the password's secret (`rds!db-<uuid>`) with the
+    # caller's permissions; the deploy reads it once to build the gateways' DSN (a Pulumi secret).
+    # (A secret of that name grants nothing by being created; every other use needs the tag RDS
+    # puts on it, naming the stack's instance.)
+    Grant(
+        "CreateLedgerPasswordSecret",
+        ("secretsmanager:CreateSecret", "secretsmanager:TagResource"),
+        (),
+        lambda s: [_arn("secretsmanager", s, "secret:rds!db-*")],
+        why_star="RDS names the secret (rds!db-<uuid>) and tags it after creating it",
+    ),
+    Grant(
+        "LedgerPasswordSecret",
+        ("secretsmanager:GetSecretValue", "secretsmanager:RotateSecret", "secretsmanager:DeleteSecret"),
+        ("secretsmanager:DescribeSecret",),
+        lambda s: [_arn("secretsmanager", s, "secret:rds!db-*")],
+        scoped_condition=lambda s: {"StringLike": {
+            "aws:ResourceTag/aws:rds:primaryDBInstanceArn": _arn("rds", s, f"db:{s.prefix}-*")}},
+    ),
+)
+ALL_GRANTS = GRANTS + LEDGER_GRANTS
+MANAGED_POLICY_MAX_CHARS = 6_144  # IAM's limit for one managed policy document (whitespace excluded)
+INLINE_POLICIES_MAX_CHARS = 10_240  # ... and for all of a role's inline policies together
+
+
 # The permissions boundary of every role the program creates: the most any of them may do (the
 # union of components/policies.py's documents, on the stack's resources). A role's own policy
 # still decides; the boundary only caps what the deploy role could grant.
@@ -414,8 +537,9 @@ def _denials(s: Scope) -> list[dict[str, Any]]:
     return [
         {"Sid": "NeverTheBootstrapsRoles", "Effect": "Deny", "Action": list(_ROLE_WRITES),
          "Resource": [f"{iam}:role/{s.project}-*-{kind}" for kind in BOOTSTRAP_ROLE_KINDS]},
-        {"Sid": "NeverTheBoundaries", "Effect": "Deny", "Action": list(_POLICY_WRITES),
-         "Resource": [f"{iam}:policy/{s.project}-*-boundary"]},
+        # the boundaries and the deploy roles' own managed policies
+        {"Sid": "NeverTheBootstrapsPolicies", "Effect": "Deny", "Action": list(_POLICY_WRITES),
+         "Resource": [f"{iam}:policy/{s.project}-*"]},
         {"Sid": "NeverRemoveABoundary", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
          "Resource": [f"{iam}:role/*"]},
     ]
@@ -423,6 +547,8 @@ def _denials(s: Scope) -> list[dict[str, Any]]:
 
 def _condition(grant: Grant, s: Scope) -> dict[str, Any]:
     condition: dict[str, Any] = {key: dict(value) for key, value in grant.extra_condition.items()}
+    for key, value in (grant.scoped_condition(s) if grant.scoped_condition else {}).items():
+        condition.setdefault(key, {}).update(value)
     if grant.tag_condition == "request":
         condition.setdefault("StringEquals", {})[f"aws:RequestTag/{STACK_TAG}"] = s.stack
     elif grant.tag_condition == "resource":
@@ -467,9 +593,14 @@ def deploy_policy(s: Scope, *, smoke_test: bool) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def ledger_deploy_policy(s: Scope) -> dict[str, Any]:
+    """The deploy role's managed policy `<prefix>-deploy-ledger`: the ledger database's rows."""
+    return {"Version": "2012-10-17", "Statement": _statements(s, write=True, grants=LEDGER_GRANTS)}
+
+
 def preview_policy(s: Scope) -> dict[str, Any]:
     """`pulumi preview` of one stack from a pull request: reads only, never a secret value."""
-    return {"Version": "2012-10-17", "Statement": _statements(s, write=False)}
+    return {"Version": "2012-10-17", "Statement": _statements(s, write=False, grants=ALL_GRANTS)}
 
 
 def boundary_policy(s: Scope) -> dict[str, Any]:

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from bootstrap.deploy_policy import GRANTS, deploy_policy
+from bootstrap.deploy_policy import (
+    ALL_GRANTS,
+    INLINE_POLICIES_MAX_CHARS,
+    MANAGED_POLICY_MAX_CHARS,
+    deploy_policy,
+    ledger_deploy_policy,
+)
 from policy import validators
 from tests.program.harness import ACCOUNT, REGION, run_program
 
@@ -47,11 +53,20 @@ CREATE_ACTION = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
     "aws:s3/bucketPolicy:BucketPolicy": "s3:PutBucketPolicy",
     "aws:s3/bucketNotification:BucketNotification": "s3:PutBucketNotification",
+    # LedgerDatabase (issue 15)
+    "aws:ec2/securityGroup:SecurityGroup": "ec2:CreateSecurityGroup",
+    "aws:rds/parameterGroup:ParameterGroup": "rds:CreateDBParameterGroup",
+    "aws:rds/instance:Instance": "rds:CreateDBInstance",
 }
 
 
 def _policy(run, role: str) -> dict[str, Any]:
-    return json.loads(run.one("aws:iam/rolePolicy:RolePolicy", f"roles-{role}-policy").inputs["policy"])
+    """The role's permissions: its inline policy, and for a deploy role its managed ledger policy."""
+    doc = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", f"roles-{role}-policy").inputs["policy"])
+    if role.endswith("-deploy"):
+        managed = run.one("aws:iam/policy:Policy", f"roles-{role}-ledger").inputs["policy"]
+        doc = {**doc, "Statement": doc["Statement"] + json.loads(managed)["Statement"]}
+    return doc
 
 
 def _actions(doc: dict[str, Any]) -> set[str]:
@@ -73,7 +88,7 @@ def test_resources_are_the_stacks_own(bootstrap_run, role):
     for statement in _policy(bootstrap_run, role)["Statement"]:
         if statement["Effect"] == "Deny":  # test_boundary.py: the denials name every stack's roles
             continue
-        grant = next((g for g in GRANTS if g.sid == statement["Sid"]), None)
+        grant = next((g for g in ALL_GRANTS if g.sid == statement["Sid"]), None)
         for resource in statement["Resource"]:
             if resource == "*":
                 assert grant is not None and grant.why_star, f"{role} {statement['Sid']}: '*' needs a reason"
@@ -85,16 +100,17 @@ def test_resources_are_the_stacks_own(bootstrap_run, role):
             named = f"llm-cost-governance-{stack}-" in resource or resource.endswith(
                 f"/llm-cost-governance-{stack}"
             )
-            tagged = "aws:ResourceTag/stack" in json.dumps(
-                statement.get("Condition", {})
-            ) or "aws:RequestTag/stack" in json.dumps(statement.get("Condition", {}))
-            assert named or tagged or statement["Sid"] == "ListLogGroups", (
+            condition = json.dumps(statement.get("Condition", {}))
+            # the stack tag, or a tag naming the stack's resource (RDS's on the password secret)
+            tagged = any(key in condition for key in ("aws:ResourceTag/stack", "aws:RequestTag/stack")) or (
+                "aws:ResourceTag/" in condition and f"llm-cost-governance-{stack}-" in condition)
+            assert named or tagged or (grant is not None and grant.why_star), (
                 f"{role} {statement['Sid']}: {resource}"
             )
-        if statement.get("Condition"):
-            assert stack in json.dumps(statement["Condition"]) or "lambda.amazonaws.com" in json.dumps(
-                statement["Condition"]
-            )
+        if statement.get("Condition"):  # a condition names the stack, or the service a role goes to
+            condition = json.dumps(statement["Condition"])
+            assert stack in condition or any(f'"{service}.amazonaws.com"' in condition
+                                             for service in ("lambda", "rds")), condition
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -183,6 +199,13 @@ def _requests(run) -> list[tuple[str, str, str, dict[str, str]]]:
             target = f"arn:aws:cloudwatch:{region}:{account}:alarm:{i['name']}"
         elif r.typ == "aws:cloudwatch/logGroup:LogGroup":
             target = f"arn:aws:logs:{region}:{account}:log-group:{i['name']}"
+        elif r.typ == "aws:ec2/securityGroup:SecurityGroup":  # a new group's ARN; CreateSecurityGroup
+            target = f"arn:aws:ec2:{region}:{account}:security-group/sg-0new"  # is checked on the VPC too
+            requests.append((r.name, action, f"arn:aws:ec2:{region}:{account}:vpc/vpc-0default", {}))
+        elif r.typ == "aws:rds/parameterGroup:ParameterGroup":
+            target = f"arn:aws:rds:{region}:{account}:pg:{i['name']}"
+        elif r.typ == "aws:rds/instance:Instance":
+            target = f"arn:aws:rds:{region}:{account}:db:{i['identifier']}"
         elif r.typ.startswith("aws:cloudwatch/event"):
             target = f"arn:aws:events:{region}:{account}:rule/{i.get('rule') or i['name']}"
         else:
@@ -211,11 +234,18 @@ def test_the_deploy_role_may_create_everything_the_program_can_declare_and_nothi
     assert decide(theirs, "kms:CreateKey", "*", key) != ALLOW
 
 
-def test_the_inline_deploy_policy_fits_iams_size_limit():
-    """IAM refuses a role's inline policies over 10,240 characters (whitespace not counted)."""
+def test_the_deploy_policies_fit_iams_size_limits(bootstrap_run):
+    """IAM refuses a role's inline policies over 10,240 characters and a managed policy over 6,144
+    (whitespace not counted); the deploy role's managed policy is attached to it."""
     for stack in ("staging", "prod"):
-        document = json.dumps(deploy_policy(scope(stack), smoke_test=True), separators=(",", ":"))
-        assert len(document) <= 10_240, len(document)
+        inline = json.dumps(deploy_policy(scope(stack), smoke_test=True), separators=(",", ":"))
+        managed = json.dumps(ledger_deploy_policy(scope(stack)), separators=(",", ":"))
+        assert len(inline) <= INLINE_POLICIES_MAX_CHARS and len(managed) <= MANAGED_POLICY_MAX_CHARS
+        attachment = bootstrap_run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                       f"roles-{stack}-deploy-ledger").inputs
+        account = STACKS[stack]["accountId"]
+        managed_arn = f"arn:aws:iam::{account}:policy/llm-cost-governance-{stack}-deploy-ledger"
+        assert attachment == {"role": f"llm-cost-governance-{stack}-deploy", "policyArn": managed_arn}
 
 
 # What the grants scope by the `stack` tag, and by the name prefix: the program must keep both.
@@ -267,3 +297,35 @@ def test_the_monitored_secrets_are_the_ones_the_program_creates():
 
     names = {r.name for r in run_program("prod").of_type("aws:secretsmanager/secret:Secret")}
     assert set(MONITOR_SECRETS) <= names
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_ledger_database_grants(stack):
+    """LedgerDatabase (components/ledger_database.py, issue 15): its group, parameter group,
+    instance and final snapshot named `<prefix>-ledger*`, and the password secret RDS creates, which
+    only the stack's instance's tag opens."""
+    other = "prod" if stack == "staging" else "staging"
+    own, theirs = deploy_policy(scope(stack), smoke_test=False), deploy_policy(scope(other), smoke_test=False)
+    own["Statement"] += ledger_deploy_policy(scope(stack))["Statement"]
+    theirs["Statement"] += ledger_deploy_policy(scope(other))["Statement"]
+    rds = f"arn:aws:rds:{REGION}:{ACCOUNT}"
+    prefix = f"llm-cost-governance-{stack}"
+    for action, target in (("rds:CreateDBInstance", f"{rds}:db:{prefix}-ledger"),
+                           ("rds:CreateDBInstance", f"{rds}:pg:{prefix}-ledger-db"),
+                           ("rds:CreateDBInstance", f"{rds}:subgrp:default"),
+                           ("rds:CreateDBParameterGroup", f"{rds}:pg:{prefix}-ledger-db"),
+                           ("rds:DeleteDBInstance", f"{rds}:db:{prefix}-ledger"),
+                           ("rds:CreateDBSnapshot", f"{rds}:snapshot:{prefix}-ledger-final")):
+        assert decide(own, action, target) == ALLOW, (action, target)
+        if ":default" not in target:
+            assert decide(theirs, action, target) != ALLOW, (action, target)
+    group = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0123"
+    assert decide(own, "ec2:CreateSecurityGroup", group, {"aws:RequestTag/stack": stack}) == ALLOW
+    assert decide(own, "ec2:AuthorizeSecurityGroupIngress", group, {"aws:ResourceTag/stack": stack}) == ALLOW
+    assert decide(own, "ec2:AuthorizeSecurityGroupIngress", group, {"aws:ResourceTag/stack": other}) != ALLOW
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-0a1b2c3d-Xy12Ab"
+    tag = "aws:ResourceTag/aws:rds:primaryDBInstanceArn"
+    assert decide(own, "secretsmanager:GetSecretValue", secret, {tag: f"{rds}:db:{prefix}-ledger"}) == ALLOW
+    assert decide(own, "secretsmanager:GetSecretValue", secret,
+                  {tag: f"{rds}:db:llm-cost-governance-{other}-ledger"}) != ALLOW
+    assert decide(own, "secretsmanager:GetSecretValue", secret) != ALLOW
