@@ -1,4 +1,5 @@
-"""The SQLite usage ledger: uniqueness, concurrency, exact sums, SQL aggregation."""
+"""The usage ledger: uniqueness, concurrency, exact sums, SQL aggregation (the generic tests run on
+both stores, SQLite and Postgres, through the `store` fixture)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ def ledger(tmp_path):
     led.close()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    from gateway.ledger_store import open_ledger
+
+    led = open_ledger(request.getfixturevalue("pg_dsn") if request.param == "postgres"
+                      else str(tmp_path / "usage.db"))
+    yield led
+    led.close()
+
+
 def test_wal_mode_and_index(ledger):
     conn = sqlite3.connect(ledger.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -38,11 +49,11 @@ def test_wal_mode_and_index(ledger):
     conn.close()
 
 
-def test_duplicate_request_ids_are_counted_once(ledger):
-    assert ledger.record_many([rec(1), rec(2)]) == 2
-    assert ledger.record_many([rec(2), rec(3)]) == 1
-    assert ledger.record(rec(3)) is False
-    assert ledger.count() == 3
+def test_duplicate_request_ids_are_counted_once(store):
+    assert store.record_many([rec(1), rec(2)]) == 2
+    assert store.record_many([rec(2), rec(3)]) == 1
+    assert store.record(rec(3)) is False
+    assert store.count() == 3
 
 
 def test_a_batch_is_a_few_multi_row_statements_with_duplicates_and_rollback_as_before(ledger):
@@ -71,35 +82,35 @@ def test_a_batch_is_a_few_multi_row_statements_with_duplicates_and_rollback_as_b
     assert fields == ["r7"]
 
 
-def test_concurrent_writers_lose_no_row(ledger):
+def test_concurrent_writers_lose_no_row(store):
     threads, per_thread = 8, 500
 
     def write(t: int) -> None:
         for start in range(0, per_thread, 50):
-            ledger.record_many(rec(t * per_thread + i) for i in range(start, start + 50))
+            store.record_many(rec(t * per_thread + i) for i in range(start, start + 50))
 
     workers = [threading.Thread(target=write, args=(t,)) for t in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(timeout=60)
-    assert ledger.count() == threads * per_thread
-    assert ledger.spend_pico(NOW, NOW + timedelta(hours=1)) == threads * per_thread * 1_050_000
+    assert store.count() == threads * per_thread
+    assert store.spend_pico(NOW, NOW + timedelta(hours=1)) == threads * per_thread * 1_050_000
 
 
-def test_spend_uses_half_open_bounds(ledger):
-    ledger.record_many([rec(0), rec(1, ts_ms=to_ms(NOW + timedelta(days=1)))])
-    assert ledger.spend_pico(NOW, NOW + timedelta(days=1)) == 1_050_000
-    assert ledger.spend_pico(NOW - timedelta(days=1), NOW) == 0
+def test_spend_uses_half_open_bounds(store):
+    store.record_many([rec(0), rec(1, ts_ms=to_ms(NOW + timedelta(days=1)))])
+    assert store.spend_pico(NOW, NOW + timedelta(days=1)) == 1_050_000
+    assert store.spend_pico(NOW - timedelta(days=1), NOW) == 0
 
 
-def test_summary_groups_by_model_and_backend_in_sql(ledger):
+def test_summary_groups_by_model_and_backend_in_sql(store):
     rows = [rec(i) for i in range(100)]
     rows += [rec(1000 + i, model="llama3.1-70b-instruct-fp8", backend="gpu", cost_pico=5_250_000,
                  latency_ms=float(200 + i), status="error" if i < 3 else "ok",
                  estimated=i < 5, complexity="low" if i < 4 else "high") for i in range(20)]
-    ledger.record_many(rows)
-    summary = {(r["model"], r["backend"]): r for r in ledger.summary_rows(NOW, NOW + timedelta(hours=1))}
+    store.record_many(rows)
+    summary = {(r["model"], r["backend"]): r for r in store.summary_rows(NOW, NOW + timedelta(hours=1))}
     small = summary[("llama3.1-8b-instruct", "serverless")]
     assert small["requests"] == 100 and small["errors"] == 0
     assert small["prompt_tokens"] == 1000 and small["completion_tokens"] == 500
@@ -112,7 +123,7 @@ def test_summary_groups_by_model_and_backend_in_sql(ledger):
     assert gpu["p95_latency_ms"] == 218.0  # 19th of 200..219
     assert gpu["low_complexity_requests"] == 4
     assert gpu["low_complexity_prompt_tokens"] == 40 and gpu["low_complexity_completion_tokens"] == 20
-    assert ledger.unique_users(NOW, NOW + timedelta(hours=1)) == 7
+    assert store.unique_users(NOW, NOW + timedelta(hours=1)) == 7
 
 
 @pytest.mark.parametrize(
@@ -144,11 +155,11 @@ def test_naive_datetimes_are_refused():
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 19, 20, 21, 57])
-def test_p95_is_the_nearest_rank_for_any_group_size(ledger, n):
+def test_p95_is_the_nearest_rank_for_any_group_size(store, n):
     import math
     import random
 
     latencies = [round(random.Random(n).uniform(1, 900), 3) for _ in range(n)]
-    ledger.record_many(rec(i, latency_ms=latency) for i, latency in enumerate(latencies))
-    (row,) = ledger.summary_rows(NOW, NOW + timedelta(hours=1))
+    store.record_many(rec(i, latency_ms=latency) for i, latency in enumerate(latencies))
+    (row,) = store.summary_rows(NOW, NOW + timedelta(hours=1))
     assert row["p95_latency_ms"] == sorted(latencies)[math.ceil(0.95 * n) - 1]

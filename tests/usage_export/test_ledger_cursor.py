@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from gateway.ledger import Ledger, UsageRecord
+from gateway.ledger_store import open_ledger
 from llm_shared.usage_records import FIELD_NAMES
 
 SMALL = "llama3.1-8b-instruct"
@@ -15,8 +18,14 @@ def _record(request_id: str, ts_ms: int, **extra: object) -> UsageRecord:
                        completion_tokens=4, cost_pico=7, latency_ms=1.5, **extra)  # type: ignore[arg-type]
 
 
-def test_a_row_that_finishes_late_gets_a_later_cursor_than_rows_already_read(tmp_path):
-    ledger = Ledger(tmp_path / "l.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path) -> str:
+    """Both stores keep the same cursor contract."""
+    return request.getfixturevalue("pg_dsn") if request.param == "postgres" else str(tmp_path / "l.db")
+
+
+def test_a_row_that_finishes_late_gets_a_later_cursor_than_rows_already_read(store_url):
+    ledger = open_ledger(store_url)
     ledger.record_many([_record("fast-1", 2_000), _record("fast-2", 3_000)])
     first = ledger.records_after(0, 10)
     assert [r["request_id"] for r in first] == ["fast-1", "fast-2"]
@@ -28,8 +37,8 @@ def test_a_row_that_finishes_late_gets_a_later_cursor_than_rows_already_read(tmp
     ledger.close()
 
 
-def test_a_multi_row_insert_numbers_rows_in_order_and_a_duplicate_takes_no_cursor(tmp_path):
-    ledger = Ledger(tmp_path / "l.db")
+def test_a_multi_row_insert_numbers_rows_in_order_and_a_duplicate_takes_no_cursor(store_url):
+    ledger = open_ledger(store_url)
     ledger.record_many([_record(f"r{i}", i) for i in range(5)])
     ledger.record_many([_record("r2", 99), _record("r5", 5)])  # r2 is a retried write
     rows = ledger.records_after(0, 100)
@@ -39,8 +48,8 @@ def test_a_multi_row_insert_numbers_rows_in_order_and_a_duplicate_takes_no_curso
     ledger.close()
 
 
-def test_records_carry_exactly_the_contract_fields_and_no_text(tmp_path):
-    ledger = Ledger(tmp_path / "l.db")
+def test_records_carry_exactly_the_contract_fields_and_no_text(store_url):
+    ledger = open_ledger(store_url)
     ledger.record(_record("r", 1, status="partial", estimated=True, user_id="u", session_id="s",
                           complexity="low", cost_priority="low_cost"))
     (row,) = ledger.records_after(0, 1)
