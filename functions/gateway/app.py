@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import Callable
@@ -56,6 +57,7 @@ class GatewayApp:
         self.catalog = config.catalog
         self.auth = Authenticator(config.client_keys, config.admin_token)
         self.metrics = GatewayMetrics(key.name for key in config.client_keys)
+        self.replica_id = os.urandom(5).hex()  # this process among the replicas (request ids, leases)
         self.rng = rng or random.random
         self.clock = clock or (lambda: datetime.now(UTC))
         self._ledger_interval_s = ledger_interval_s

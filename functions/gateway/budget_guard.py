@@ -11,6 +11,8 @@ calendar days and months in the configured zone; they roll over by themselves.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,13 +22,24 @@ from llm_shared import budget as budget_maths
 from llm_shared.budget import Budgets, Thresholds
 from llm_shared.periods import Period, day_period, month_period, parse_zone
 
+from .budget_leases_client import LeaseHolder, PoolWindow
+from .budget_leases_pg import STACK_SCOPE, key_scope
 from .client_keys import ClientKey
 from .openai_errors import GatewayError
+
+log = logging.getLogger("gateway")
 
 SpendLookup = Callable[[datetime, datetime], int]
 KeySpendLookup = Callable[[datetime, datetime, str], int]  # (start, end, key name) -> spend
 BUDGET_EXCEEDED = "budget_exceeded"
 STACK = "stack"  # what a refusal calls the stack's own budgets ("stack daily", "stack monthly")
+
+
+class SliceExhausted(Exception):
+    """Shared mode: the request does not fit the slices this replica holds; await `reserve_leasing`."""
+
+
+_EXHAUSTED = SliceExhausted()  # raised as is: no allocation on the path that leases
 _ORDER = {budget_maths.OK: 0, budget_maths.WARNING: 1, budget_maths.EXCEEDED: 2}
 
 
@@ -59,6 +72,7 @@ class Reservation:
     month_start: datetime
     key: _KeyWindows | None = None
     settled: bool = False
+    pool: tuple[PoolWindow, ...] = ()  # shared mode: the slices it is held in
 
 
 @dataclass(slots=True)
@@ -112,6 +126,7 @@ class _KeyWindows:
     day: _Window | None = None
     month: _Window | None = None
     windows: tuple[_Window, ...] = field(default=())
+    pool: tuple[PoolWindow, ...] = field(default=())  # shared mode: the stack's and this key's
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,21 +142,35 @@ class KeyState:
         return max((w.status for w in (self.day, self.month) if w is not None), key=_ORDER.__getitem__)
 
 
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _pool_window(scope: str, key_name: str | None, window: _Window) -> PoolWindow:
+    period = window.period
+    return PoolWindow(scope, _ms(period.start), _ms(period.end), window.critical_pico,
+                      scope_label(key_name, period.name))
+
+
 class BudgetGuard:
     """Admission, downgrade advice and settlement; used from the event loop only."""
 
     def __init__(self, budgets: Budgets, thresholds: Thresholds, time_zone: str,
                  spend_lookup: SpendLookup, clock: Callable[[], datetime] | None = None,
-                 keys: Iterable[ClientKey] = (), key_spend_lookup: KeySpendLookup | None = None) -> None:
+                 keys: Iterable[ClientKey] = (), key_spend_lookup: KeySpendLookup | None = None,
+                 shared: LeaseHolder | None = None) -> None:
         self._budgets = budgets
         self._thresholds = thresholds
         self._zone = parse_zone(time_zone)
         self._lookup = spend_lookup
         self._key_lookup = key_spend_lookup
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._shared = shared
+        self._pool: tuple[PoolWindow, ...] = ()
         now = self._clock()
         self._day = self._window(day_period(now, self._zone), budgets.daily_pico)
         self._month = self._window(month_period(now, self._zone), budgets.monthly_pico)
+        self._pool = self._stack_pool()
         self._keys: dict[str, _KeyWindows] = {}
         for key in keys:
             if key.daily_budget_pico is not None or key.monthly_budget_pico is not None:
@@ -149,6 +178,9 @@ class BudgetGuard:
                     raise ValueError("a key with a budget needs key_spend_lookup (its ledger spend)")
                 windows = self._key_windows(_KeyWindows(key), self._day.period, self._month.period)
                 self._keys[key.name] = windows
+
+    def _stack_pool(self) -> tuple[PoolWindow, ...]:
+        return (_pool_window(STACK_SCOPE, None, self._day), _pool_window(STACK_SCOPE, None, self._month))
 
     def _window(self, period: Period, budget_pico: int, key_name: str | None = None) -> _Window:
         warning = budget_maths.threshold_pico(budget_pico, self._thresholds.warning)
@@ -168,6 +200,7 @@ class BudgetGuard:
         if key.monthly_budget_pico is not None and (kw.month is None or kw.month.period != month):
             kw.month = self._window(month, key.monthly_budget_pico, key.name)
         kw.windows = tuple(w for w in (kw.day, kw.month) if w is not None)
+        kw.pool = self._pool + tuple(_pool_window(key_scope(key.name), key.name, w) for w in kw.windows)
         return kw
 
     def _roll(self) -> None:
@@ -176,11 +209,16 @@ class BudgetGuard:
             self._day = self._window(day_period(now, self._zone), self._budgets.daily_pico)
         if now >= self._month.period.end or now < self._month.period.start:
             self._month = self._window(month_period(now, self._zone), self._budgets.monthly_pico)
+        if (self._pool[0].start_ms != _ms(self._day.period.start)
+                           or self._pool[1].start_ms != _ms(self._month.period.start)):
+            self._pool = self._stack_pool()
 
     def _key(self, key: ClientKey | None) -> _KeyWindows | None:
         """The key's windows in the current periods (rolled with the stack's), or None."""
         kw = self._keys.get(key.name) if key is not None else None
-        if kw is not None and any(w.period not in (self._day.period, self._month.period) for w in kw.windows):
+        # Key windows share the stack's periods, and the stack's pool windows are rebuilt exactly
+        # when those roll: two identity checks per request tell whether the key's are current.
+        if kw is not None and (kw.pool[0] is not self._pool[0] or kw.pool[1] is not self._pool[1]):
             self._key_windows(kw, self._day.period, self._month.period)
         return kw
 
@@ -217,12 +255,41 @@ class BudgetGuard:
         kw = self._key(key)
         if day.exceeded() or month.exceeded() or (kw is not None and any(w.exceeded() for w in kw.windows)):
             raise self.refusal(key)
+        pool: tuple[PoolWindow, ...] = ()
+        if self._shared is not None:
+            pool = kw.pool if kw is not None else self._pool
+            if not self._shared.reserve(pool, worst_case_pico):
+                raise _EXHAUSTED
+        return self._hold(worst_case_pico, kw, pool)
+
+    async def reserve_leasing(self, worst_case_pico: int, key: ClientKey | None = None) -> Reservation:
+        """Shared mode, after SliceExhausted: one lease round trip in a worker thread, then hold;
+        the 429 naming the budget whose pool refused, also when Postgres cannot be reached (the
+        slices held keep serving meanwhile: never a 5xx for a budget)."""
+        assert self._shared is not None, "reserve_leasing is for the shared mode"
+        self._roll()
+        kw = self._key(key)
+        pool = kw.pool if kw is not None else self._pool
+        try:
+            refuser = await asyncio.get_running_loop().run_in_executor(
+                None, self._shared.lease_or_refuser, pool, worst_case_pico)
+        except Exception as exc:  # Postgres down or unreachable: refuse within what is held
+            log.warning("budget lease failed, request refused: %s", type(exc).__name__)
+            refuser = pool[0]
+        if refuser is not None:
+            end = datetime.fromtimestamp(refuser.end_ms / 1000, UTC)
+            raise budget_exceeded(max(1, math.ceil((end - self._clock()).total_seconds())), refuser.label)
+        return self._hold(worst_case_pico, kw, pool)
+
+    def _hold(self, worst_case_pico: int, kw: _KeyWindows | None,
+              pool: tuple[PoolWindow, ...]) -> Reservation:
+        day, month = self._day, self._month
         day.reserved_pico += worst_case_pico
         month.reserved_pico += worst_case_pico
         if kw is not None:
             for window in kw.windows:
                 window.reserved_pico += worst_case_pico
-        return Reservation(worst_case_pico, day.period.start, month.period.start, kw)
+        return Reservation(worst_case_pico, day.period.start, month.period.start, kw, pool=pool)
 
     def refusal(self, key: ClientKey | None = None) -> GatewayError:
         """The 429 for a request refused now, naming the used-up budget whose period ends last
@@ -245,6 +312,8 @@ class BudgetGuard:
         reservation.settled = True
         self._roll()
         amount = reservation.amount_pico
+        if reservation.pool and self._shared is not None:
+            self._shared.settle(reservation.pool, amount, actual_pico)
         for window, start in ((self._day, reservation.day_start), (self._month, reservation.month_start)):
             if window.period.start == start:
                 window.reserved_pico -= amount

@@ -30,6 +30,7 @@ class PoolWindow:
     start_ms: int
     end_ms: int
     limit_pico: int
+    label: str = ""  # how a refusal names it ("stack daily", "key 'alice' monthly")
 
 
 @dataclass(slots=True)
@@ -89,6 +90,10 @@ class LeaseHolder:
         (at least `worst`), then `reserve`. False when the pools refuse (or refused within
         REFUSAL_HOLD_S: refusals cost no round trip each); psycopg errors propagate. Callers
         queue on one lock and recheck, so a burst finding its slice empty costs one round trip."""
+        return self.lease_or_refuser(windows, worst_pico) is None
+
+    def lease_or_refuser(self, windows: Sequence[PoolWindow], worst_pico: int) -> PoolWindow | None:
+        """`lease_for`, answering None when admitted (and held), else the window that refused."""
         with self._io:
             now = self._clock()
             with self._lock:
@@ -97,17 +102,30 @@ class LeaseHolder:
                     h = self._held.get((w.scope, w.start_ms))
                     if h is None or not h.slice.fits(worst_pico, now):
                         if h is not None and now < h.refused_until and h.available_pico < worst_pico:
-                            return False
+                            return w
                         asks.append(self._ask(w, h, need=worst_pico, now=now))
             if asks:
                 self._send(asks)
-        return self.reserve(windows, worst_pico)
+        if self.reserve(windows, worst_pico):
+            return None
+        now = self._clock()
+        with self._lock:
+            for w in windows:
+                h = self._held.get((w.scope, w.start_ms))
+                if h is None or not h.slice.fits(worst_pico, now):
+                    return w
+        return windows[0]
 
     def renew(self) -> bool:
         """One round trip renewing every slice due (topping up the ones running low); False when
         nothing was due."""
         now = self._clock()
+        wall_ms = time.time() * 1000
         with self._lock:
+            done = [k for k, h in self._held.items()
+                    if h.window.end_ms < wall_ms and not h.slice.reserved_pico]
+            for key in done:
+                del self._held[key]  # a past period's slice: its pool is closed, nothing in flight
             asks = []
             for h in self._held.values():
                 if maths.needs_renewal(h.slice.free(now), h.rate_pico_per_s, h.slice.usable_until, now,
@@ -197,3 +215,21 @@ class LeaseHolder:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+RENEW_INTERVAL_DIVISOR = 6  # the renewal thread wakes six times per lease time
+
+
+def shared_holder(dsn: str, replica: str, lease_s: float, margin_s: float, request_deadline_s: float,
+                  on_round_trip: Callable[[], None]) -> LeaseHolder:
+    """The gateway's lease holder on a Postgres ledger, renewing in the background (started).
+
+    Leases are reaped `request_deadline_s` + 5 s after their expiry: the requests admitted before
+    it have finished and their rows are written by then (ADR 0010, bound 4)."""
+    import psycopg  # the gateway extra; only the Postgres mode needs it
+
+    store = LeaseStore(lambda: psycopg.connect(dsn, autocommit=True, connect_timeout=3), replica, lease_s,
+                       request_deadline_s + 5, on_round_trip)
+    holder = LeaseHolder(store, lease_s, margin_s)
+    holder.start(lease_s / RENEW_INTERVAL_DIVISOR)
+    return holder

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from llm_shared.routing import AUTO_MODEL, RouteDecision, decide, validate_backe
 from llm_shared.usage_schema import usd_string
 
 from .asgi import BodyTooLarge, Handler, Headers, HttpRequest, Send, read_body, respond_with
-from .budget_guard import BUDGET_EXCEEDED, Reservation
+from .budget_guard import BUDGET_EXCEEDED, Reservation, SliceExhausted
 from .chat_request import ChatRequest, check_context_window, parse_chat_request, upstream_body
 from .client_keys import ClientKey
 from .env_names import MAX_BODY_BYTES
@@ -101,7 +100,8 @@ class ChatPipeline:
         self._gpu_models = frozenset(app.config.gpu_model_map) or None
         self._metrics = app.metrics
         self._upstreams = app.upstreams
-        self._id_prefix = f"gw-{os.urandom(5).hex()}-"
+        # The replica's id in every request id: the shared budget's trigger matches rows to leases by it.
+        self._id_prefix = f"gw-{app.replica_id}-"
         self._ids = itertools.count(1)
 
     async def handle(self, http: HttpRequest) -> None:
@@ -114,7 +114,10 @@ class ChatPipeline:
                 self._metrics.downgrades.inc()
             if request.model == AUTO_MODEL:
                 check_context_window(request, plan.model)
-            reservation = self._app.guard.reserve(plan.worst_case_pico, key)
+            try:
+                reservation = self._app.guard.reserve(plan.worst_case_pico, key)
+            except SliceExhausted:  # shared budget (ADR 0010): one lease round trip, off the loop
+                reservation = await self._app.guard.reserve_leasing(plan.worst_case_pico, key)
         except GatewayError as exc:
             if exc.code == BUDGET_EXCEEDED:
                 self._metrics.refusals.inc()

@@ -67,6 +67,8 @@ class GatewayConfig:
     request_deadline_s: float = 90.0
     stream_stall_timeout_s: float = 10.0
     force_backend: str | None = None
+    budget_lease_s: float = 30.0         # shared budget (several replicas, ADR 0010): lease time
+    budget_lease_margin_s: float = 2.0   # ... and how long before its end a replica stops using it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewayConfig:
@@ -138,6 +140,7 @@ class GatewayConfig:
             stream_stall_timeout_s=float(_number(env, names.STREAM_STALL_SECONDS, "10",
                                                  low=Decimal("0.01"), high=Decimal(600))),
             force_backend=_backend(env, names.FORCE_BACKEND),
+            **_lease_times(env),
         )
 
     @property
@@ -207,6 +210,15 @@ def _postgres_problem(url: str) -> str:
     if not loopback and (len(modes) != 1 or modes[0] not in TLS_SSLMODES):
         return f"a non-loopback host needs sslmode={'|'.join(TLS_SSLMODES)}"
     return ""
+
+
+def _lease_times(env: Mapping[str, str]) -> dict[str, float]:
+    lease = _number(env, names.BUDGET_LEASE_SECONDS, "30", low=Decimal("0.2"), high=Decimal(3600))
+    margin = _number(env, names.BUDGET_LEASE_MARGIN_SECONDS, "2", low=Decimal(0), high=Decimal(600))
+    if margin >= lease:
+        raise ConfigError(f"{names.BUDGET_LEASE_MARGIN_SECONDS} ({margin}) must be below "
+                          f"{names.BUDGET_LEASE_SECONDS} ({lease})")
+    return {"budget_lease_s": float(lease), "budget_lease_margin_s": float(margin)}
 
 
 def _backend(env: Mapping[str, str], name: str) -> str | None:

@@ -37,6 +37,8 @@ UPSTREAM_CONNECT_TIMEOUT_SECONDS = "UPSTREAM_CONNECT_TIMEOUT_SECONDS"  # default
 # Total time for a request's answer across both backends (a non-streaming body, a stream's first
 # bytes), so a hang on both costs one deadline, not two upstream timeouts; default 90.
 REQUEST_DEADLINE_SECONDS = "REQUEST_DEADLINE_SECONDS"
+BUDGET_LEASE_SECONDS = "BUDGET_LEASE_SECONDS"          # shared budget lease time (ADR 0010)
+BUDGET_LEASE_MARGIN_SECONDS = "BUDGET_LEASE_MARGIN_SECONDS"  # stop using a slice this long before
 STREAM_STALL_SECONDS = "STREAM_STALL_SECONDS"  # a stream client not reading this long is cut; default 10
 
 SECRETS = (CLIENT_TOKENS, CLIENT_KEYS, ADMIN_TOKEN, SERVERLESS_API_KEY, LEDGER_URL)

@@ -11,6 +11,8 @@ import pytest
 from gateway import budget_leases as maths
 from gateway.budget_leases_client import LeaseHolder, PoolWindow
 from gateway.budget_leases_pg import LeaseAsk, LeaseStore, apply_schema
+from gateway.config import GatewayConfig
+from llm_shared.errors import ConfigError
 
 # The columns of the ledger's usage table the lease trigger reads.
 USAGE = ("CREATE TABLE usage (seq BIGSERIAL PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, "
@@ -127,3 +129,15 @@ def test_the_holder_admits_locally_and_renews_off_the_request_path(pg_dsn):
     assert (held.settled_pico, held.reserved_pico) == (7000, 0)
     holder.give_back()
     assert holder.snapshot()[("stack", 0)].free(0) == 0
+
+
+def test_lease_times_are_configured_and_a_margin_not_below_the_lease_is_refused_by_name():
+    base = {"GATEWAY_CLIENT_TOKENS": "client-token-for-tests-0001",
+            "GATEWAY_ADMIN_TOKEN": "admin-token-for-tests-01",
+            "SERVERLESS_BASE_URL": "http://127.0.0.1:9", "GPU_BASE_URL": "http://127.0.0.1:9"}
+    config = GatewayConfig.from_env({**base, "BUDGET_LEASE_SECONDS": "1.5",
+                                     "BUDGET_LEASE_MARGIN_SECONDS": "0.1"})
+    assert (config.budget_lease_s, config.budget_lease_margin_s) == (1.5, 0.1)
+    assert GatewayConfig.from_env(base).budget_lease_s == 30.0
+    with pytest.raises(ConfigError, match=r"BUDGET_LEASE_MARGIN_SECONDS \(2\) must be below BUDGET_LEASE"):
+        GatewayConfig.from_env({**base, "BUDGET_LEASE_SECONDS": "2", "BUDGET_LEASE_MARGIN_SECONDS": "2"})

@@ -6,19 +6,25 @@ serving, then requests are refused (never admitted past it), and every row arriv
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from gateway.budget_guard import BudgetGuard, SliceExhausted
 from gateway.budget_leases_client import LeaseHolder, PoolWindow
 from gateway.budget_leases_pg import LeaseStore, apply_schema
+from gateway.client_keys import ClientKey
+from gateway.openai_errors import GatewayError
+from llm_shared.budget import Budgets, Thresholds
 
 from .test_budget_leases import USAGE
 
@@ -139,3 +145,46 @@ def test_a_slice_past_its_local_expiry_admits_nothing(pg_dsn):
     time.sleep(0.25)  # the server's lease still runs; locally it is past expiry - margin
     assert not holder.reserve(window, WORST)
     assert holder.lease_for(window, WORST)  # renewed: the held money is usable again
+
+
+def test_the_guard_leases_in_shared_mode_and_refuses_naming_the_pool_that_said_no(private_postgres):
+    dsn = private_postgres.dsn
+    _prepare(dsn)
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    team = ClientKey("team", "team-token-000000000001", daily_budget_pico=5 * WORST)
+    store = LeaseStore(lambda: psycopg.connect(dsn, autocommit=True, connect_timeout=1), "g1", 30.0, 0.0)
+    holder = LeaseHolder(store, ttl_s=30.0, margin_s=1.0)
+    guard = BudgetGuard(Budgets(10**9, 10**10), Thresholds(), "UTC", lambda *_: 0, lambda: now, keys=(team,),
+                        key_spend_lookup=lambda *_: 0, shared=holder)
+
+    async def scenario() -> list[str]:
+        with pytest.raises(SliceExhausted):
+            guard.reserve(WORST)  # nothing held yet: the caller leases
+        held = [await guard.reserve_leasing(WORST)]
+        held += [guard.reserve(WORST) for _ in range(20)]  # from the slice, no round trip
+        for _ in range(5):
+            try:
+                held.append(guard.reserve(WORST, team))
+            except SliceExhausted:
+                held.append(await guard.reserve_leasing(WORST, team))
+        messages = []
+        with pytest.raises(GatewayError) as refused:  # the key's pool is used up (5 x WORST)
+            try:
+                guard.reserve(WORST, team)
+            except SliceExhausted:
+                await guard.reserve_leasing(WORST, team)
+        messages.append(str(refused.value))
+        for reservation in held:
+            guard.settle(reservation, WORST // 2)
+        private_postgres.stop("immediate")
+        guard.settle(guard.reserve(WORST), WORST)  # the slice still serves with Postgres down
+        with pytest.raises(GatewayError) as down:
+            await guard.reserve_leasing(3 * 10**8)  # past the slice (10**9 / 4): a 429, never a 5xx
+        messages.append(str(down.value))
+        assert down.value.status == 429
+        return messages
+
+    key_refusal, down_refusal = asyncio.run(scenario())
+    assert "key 'team' daily budget" in key_refusal
+    assert "stack daily budget" in down_refusal
+    assert guard.windows()[0].spent_pico == 26 * (WORST // 2) + WORST
