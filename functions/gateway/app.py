@@ -25,6 +25,7 @@ from llm_shared.routing import GPU, SERVERLESS
 from .asgi import ClientGone, HttpRequest, Receive, Scope, Send, respond
 from .auth import Authenticator
 from .budget_guard import BudgetGuard
+from .budget_leases_client import LeaseHolder, shared_holder
 from .config import GatewayConfig
 from .env_names import LEDGER_URL
 from .ledger_writer import DEFAULT_INTERVAL_S, LedgerWriter
@@ -72,6 +73,7 @@ class GatewayApp:
         self._ledger: LedgerStore | None = None
         self._writer: LedgerWriter | None = None
         self._guard: BudgetGuard | None = None
+        self._leases: LeaseHolder | None = None  # shared budget (Postgres ledger) only
         self._routes = {key: endpoint(self) for key, endpoint in ROUTES.items()}
         self._paths = frozenset(path for _, path in ROUTES)
         self._in_flight = 0  # HTTP requests in the app right now (shutdown waits for their cleanup)
@@ -106,9 +108,14 @@ class GatewayApp:
         if self._ledger.kind == "postgres":
             ledger = self._ledger
             self.metrics.postgres_round_trips.sources["ledger"] = lambda: ledger.round_trips
+            # Several replicas share the budget through leased slices (ADR 0010).
+            config = self.config
+            holder = self._leases = shared_holder(config.ledger_url, self.replica_id, config.budget_lease_s,
+                                                  config.budget_lease_margin_s, config.request_deadline_s)
+            self.metrics.postgres_round_trips.sources["lease"] = lambda: holder.round_trips
         self._guard = BudgetGuard(self.config.budgets, self.config.thresholds, self.config.time_zone,
                                   self._ledger.spend_pico, self.clock, keys=self.config.client_keys,
-                                  key_spend_lookup=self._ledger.spend_pico)
+                                  key_spend_lookup=self._ledger.spend_pico, shared=self._leases)
         for upstream in self.upstreams.values():
             await upstream.start()
         log.info("gateway ready", extra={"serverless_base_url": self.upstreams[SERVERLESS].base_url,
@@ -127,6 +134,12 @@ class GatewayApp:
             await upstream.close()
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._writer.stop)
+        if self._leases is not None:  # after the rows: what is still free goes back to the pools
+            self._leases.stop()
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._leases.give_back)
+            except Exception as exc:  # Postgres down: the leases expire by themselves
+                log.warning("budget slices not given back: %s", type(exc).__name__)
         if self._ledger is not None:
             self._ledger.close()
 

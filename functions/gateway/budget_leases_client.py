@@ -192,6 +192,10 @@ class LeaseHolder:
         h.available_pico = answer.available_pico
         h.replicas = max(answer.replicas, 1)
 
+    @property
+    def round_trips(self) -> int:
+        return self._store.round_trips
+
     def snapshot(self) -> dict[tuple[str, int], maths.Slice]:
         with self._lock:
             return {k: maths.Slice(h.slice.granted_pico, h.slice.settled_pico, h.slice.reserved_pico,
@@ -218,18 +222,19 @@ class LeaseHolder:
 
 
 RENEW_INTERVAL_DIVISOR = 6  # the renewal thread wakes six times per lease time
+REAP_SLACK_S = 1.0  # past expiry + the request deadline: the ledger writer's flush (0.15 s) and a retry
 
 
-def shared_holder(dsn: str, replica: str, lease_s: float, margin_s: float, request_deadline_s: float,
-                  on_round_trip: Callable[[], None]) -> LeaseHolder:
+def shared_holder(dsn: str, replica: str, lease_s: float, margin_s: float,
+                  request_deadline_s: float) -> LeaseHolder:
     """The gateway's lease holder on a Postgres ledger, renewing in the background (started).
 
-    Leases are reaped `request_deadline_s` + 5 s after their expiry: the requests admitted before
-    it have finished and their rows are written by then (ADR 0010, bound 4)."""
+    Leases are reaped `request_deadline_s` + REAP_SLACK_S after their expiry: the requests admitted
+    before it have finished and their rows are written by then (ADR 0010, bound 4)."""
     import psycopg  # the gateway extra; only the Postgres mode needs it
 
     store = LeaseStore(lambda: psycopg.connect(dsn, autocommit=True, connect_timeout=3), replica, lease_s,
-                       request_deadline_s + 5, on_round_trip)
+                       request_deadline_s + REAP_SLACK_S)
     holder = LeaseHolder(store, lease_s, margin_s)
     holder.start(lease_s / RENEW_INTERVAL_DIVISOR)
     return holder

@@ -189,11 +189,13 @@ class LeaseStore:
         self.ttl_ms = int(ttl_s * 1000)
         self.grace_ms = int(grace_s * 1000)
         self._on_round_trip = on_round_trip
+        self.round_trips = 0  # lease statements sent (gateway_postgres_round_trips_total{purpose="lease"})
 
     def lease(self, asks: Sequence[LeaseAsk]) -> list[LeaseAnswer]:
         """One round trip; raises psycopg errors (the caller keeps its slices and retries later)."""
         if self._conn is None or self._conn.closed:
             self._conn = self._connect()
+        self.round_trips += 1
         self._on_round_trip()
         try:
             rows = self._conn.execute(_CALL, (

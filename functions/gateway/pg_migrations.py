@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from .budget_leases_pg import SCHEMA as _BUDGET_LEASES
+
 LOCK_KEY = 0x6C656467  # "ledg": the advisory lock all gateways take to migrate
 
 _V1_USAGE = """
@@ -42,6 +44,7 @@ INSERT INTO ledger_cursor VALUES (1, 0);
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, _V1_USAGE),
+    (2, ";\n".join(_BUDGET_LEASES)),  # shared budget pools, leases and the spend trigger (ADR 0010)
 )
 
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
