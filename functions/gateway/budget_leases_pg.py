@@ -31,16 +31,16 @@ SCHEMA: tuple[str, ...] = (
         scope            TEXT   NOT NULL,
         period_start_ms  BIGINT NOT NULL,
         period_end_ms    BIGINT NOT NULL,
-        limit_pico       BIGINT NOT NULL CHECK (limit_pico > 0),
-        spent_pico       BIGINT NOT NULL,
-        outstanding_pico BIGINT NOT NULL DEFAULT 0,
+        limit_pico       NUMERIC(38) NOT NULL CHECK (limit_pico > 0),
+        spent_pico       NUMERIC(38) NOT NULL,
+        outstanding_pico NUMERIC(38) NOT NULL DEFAULT 0,
         overdraft_used   BOOLEAN NOT NULL DEFAULT FALSE,
         PRIMARY KEY (scope, period_start_ms))""",
     """CREATE TABLE IF NOT EXISTS budget_lease (
         scope            TEXT   NOT NULL,
         period_start_ms  BIGINT NOT NULL,
         replica          TEXT   NOT NULL,
-        outstanding_pico BIGINT NOT NULL,
+        outstanding_pico NUMERIC(38) NOT NULL,
         expires_at_ms    BIGINT NOT NULL,
         PRIMARY KEY (scope, period_start_ms, replica),
         FOREIGN KEY (scope, period_start_ms) REFERENCES budget_pool ON DELETE CASCADE)""",
@@ -54,7 +54,7 @@ SCHEMA: tuple[str, ...] = (
             ORDER BY p.scope, p.period_start_ms FOR UPDATE;
         WITH costs AS (
             SELECT p.scope, p.period_start_ms, split_part(n.request_id, '-', 2) AS replica,
-                   sum(n.cost_pico)::BIGINT AS cost
+                   sum(n.cost_pico) AS cost
             FROM new_rows n JOIN budget_pool p
               ON n.ts_ms >= p.period_start_ms AND n.ts_ms < p.period_end_ms
              AND (p.scope = '{STACK_SCOPE}' OR p.scope = '{KEY_SCOPE_PREFIX}' || n.key_name)
@@ -79,13 +79,13 @@ SCHEMA: tuple[str, ...] = (
         FOR EACH STATEMENT EXECUTE FUNCTION budget_spend_from_usage()""",
     f"""CREATE OR REPLACE FUNCTION budget_lease(
             p_replica TEXT, p_ttl_ms BIGINT, p_grace_ms BIGINT, p_scopes TEXT[], p_starts BIGINT[],
-            p_ends BIGINT[], p_limits BIGINT[], p_wants BIGINT[], p_needs BIGINT[], p_returns BIGINT[])
-        RETURNS TABLE (scope TEXT, period_start_ms BIGINT, granted BIGINT, overdraft BOOLEAN,
-                       available BIGINT, spent BIGINT, replicas INT, fresh BOOLEAN)
+            p_ends BIGINT[], p_limits NUMERIC[], p_wants NUMERIC[], p_needs NUMERIC[], p_returns NUMERIC[])
+        RETURNS TABLE (scope TEXT, period_start_ms BIGINT, granted NUMERIC, overdraft BOOLEAN,
+                       available NUMERIC, spent NUMERIC, replicas INT, fresh BOOLEAN)
         LANGUAGE plpgsql AS $$
     DECLARE
-        i INT; pool budget_pool%ROWTYPE; avail BIGINT; g BIGINT; od BOOLEAN; reaped BIGINT;
-        mine BIGINT; give BIGINT; want BIGINT;
+        i INT; pool budget_pool%ROWTYPE; avail NUMERIC; g NUMERIC; od BOOLEAN; reaped NUMERIC;
+        mine NUMERIC; give NUMERIC; want NUMERIC;
         now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT;
     BEGIN
         FOR i IN SELECT u.ord FROM unnest(p_scopes, p_starts) WITH ORDINALITY AS u(s, st, ord)
@@ -139,7 +139,8 @@ SCHEMA: tuple[str, ...] = (
     END $$""",  # noqa: S608 - module constants, no input
 )
 
-_CALL = "SELECT * FROM budget_lease(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_CALL = ("SELECT * FROM budget_lease(%s, %s, %s, %s::text[], %s::bigint[], %s::bigint[], %s::numeric[], "
+         "%s::numeric[], %s::numeric[], %s::numeric[])")
 
 
 def key_scope(key_name: str) -> str:
@@ -208,7 +209,9 @@ class LeaseStore:
                 conn.close()
             finally:
                 raise
-        return [LeaseAnswer(*row) for row in rows]
+        return [LeaseAnswer(scope, int(start), int(granted), overdraft, int(available), int(spent), replicas,
+                            fresh)  # NUMERIC money (budgets past 2^63 pUSD) back to int
+                for scope, start, granted, overdraft, available, spent, replicas, fresh in rows]
 
     def close(self) -> None:
         if self._conn is not None:

@@ -141,3 +141,11 @@ def test_lease_times_are_configured_and_a_margin_not_below_the_lease_is_refused_
     assert GatewayConfig.from_env(base).budget_lease_s == 30.0
     with pytest.raises(ConfigError, match=r"BUDGET_LEASE_MARGIN_SECONDS \(2\) must be below BUDGET_LEASE"):
         GatewayConfig.from_env({**base, "BUDGET_LEASE_SECONDS": "2", "BUDGET_LEASE_MARGIN_SECONDS": "2"})
+
+
+def test_budgets_past_the_bigint_range_lease_exactly(pg_dsn):
+    _db(pg_dsn)
+    ten_million_usd = 10**19  # picodollars; more than a Postgres BIGINT holds
+    [answer] = _store(pg_dsn, "big").lease([LeaseAsk("stack", 0, 10**6, ten_million_usd, 10**18 + 1, 7)])
+    assert (answer.granted_pico, answer.available_pico) == (10**18 + 1, ten_million_usd - 10**18 - 1)
+    assert isinstance(answer.granted_pico, int)
