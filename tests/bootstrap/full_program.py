@@ -1,6 +1,7 @@
 """The main program with every optional component switched on, as the deploy roles must cover it:
 the usage export and Snowflake, a launched Lambda Cloud host, the gateway with a provided
-certificate, the encrypted alert topic, the Slack forwarder, and the bootstrap's boundary."""
+certificate, the shared ledger's RDS database, the encrypted alert topic, the Slack forwarder, and
+the bootstrap's boundary."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ EVERYTHING = {
     "gatewayHost": None, "gatewayHostKey": None,
     "gatewayEnabled": "true", "tlsMode": "provided",
     "encryptAlertTopic": "true",
+    "ledgerKind": "rds",  # LedgerDatabase: RDS PostgreSQL, its security group and parameter group
 }
 EXTRA_SECRETS = {
     "slackWebhookUrl": "https://hooks.slack.com/services/T000/B000/esc-full-slack-1d2e",

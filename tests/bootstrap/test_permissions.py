@@ -147,6 +147,12 @@ def test_every_resource_type_the_program_can_declare_has_its_create_action(boots
     assert {CREATE_ACTION[t] for t in types} <= _actions(_policy(bootstrap_run, f"{stack}-deploy"))
 
 
+def _deploy_permissions(stack: str) -> dict[str, Any]:
+    """The deploy role's inline and managed policy together (in the mocks' account and region)."""
+    inline = deploy_policy(scope(stack), smoke_test=stack == "staging")
+    return {**inline, "Statement": inline["Statement"] + ledger_deploy_policy(scope(stack))["Statement"]}
+
+
 def _requests(run) -> list[tuple[str, str, str, dict[str, str]]]:
     """(resource, action, ARN, request context) of each create call `pulumi up` makes for `run`."""
     region, account = REGION, ACCOUNT
@@ -221,14 +227,16 @@ def test_the_deploy_role_may_create_everything_the_program_can_declare_and_nothi
     component on): allowed by the stack's own deploy policy, refused by the other stack's, even in
     one shared account (names and tags scope it, not only the account)."""
     other = "prod" if stack == "staging" else "staging"
-    own = deploy_policy(scope(stack), smoke_test=stack == "staging")
-    theirs = deploy_policy(scope(other), smoke_test=other == "staging")
+    own, theirs = _deploy_permissions(stack), _deploy_permissions(other)
     requests = _requests(full_programs[stack])
-    assert {action for _, action, _, _ in requests} >= {"s3:CreateBucket", "s3:PutBucketNotification",
-                                                       "iam:CreateRole", "iam:PassRole"}
+    assert {action for _, action, _, _ in requests} >= {
+        "s3:CreateBucket", "s3:PutBucketNotification", "iam:CreateRole", "iam:PassRole",
+        "rds:CreateDBInstance", "ec2:CreateSecurityGroup"}
     for name, action, target, context in requests:
         assert decide(own, action, target, context) == ALLOW, (name, action, target, context)
-        if target != "*":  # kms:CreateKey: no resource-level scope, its tag condition is checked below
+        # kms:CreateKey has no resource-level scope (its tag condition is checked below); the default
+        # VPC a security group goes into is the account's (the group itself is checked)
+        if target != "*" and ":vpc/" not in target:
             assert decide(theirs, action, target, context) != ALLOW, (name, action, target)
     key = next(c for _, a, _, c in requests if a == "kms:CreateKey")
     assert decide(theirs, "kms:CreateKey", "*", key) != ALLOW
@@ -305,9 +313,7 @@ def test_the_ledger_database_grants(stack):
     instance and final snapshot named `<prefix>-ledger*`, and the password secret RDS creates, which
     only the stack's instance's tag opens."""
     other = "prod" if stack == "staging" else "staging"
-    own, theirs = deploy_policy(scope(stack), smoke_test=False), deploy_policy(scope(other), smoke_test=False)
-    own["Statement"] += ledger_deploy_policy(scope(stack))["Statement"]
-    theirs["Statement"] += ledger_deploy_policy(scope(other))["Statement"]
+    own, theirs = _deploy_permissions(stack), _deploy_permissions(other)
     rds = f"arn:aws:rds:{REGION}:{ACCOUNT}"
     prefix = f"llm-cost-governance-{stack}"
     for action, target in (("rds:CreateDBInstance", f"{rds}:db:{prefix}-ledger"),
