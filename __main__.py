@@ -56,6 +56,7 @@ dashboard = CostDashboard("dashboard", CostDashboardArgs(
     settings=settings, function_name=tracker.function_name, alarm_arns=list(alarms.alarm_arns.values()),
 ))
 gateway_urls: dict[str, str] = {}
+database = None
 if settings.gateway.enabled:
     hosts = settings.gateway.hosts
     # The shared ledger (several hosts): the DSN from ESC, or the database this stack creates.
@@ -111,6 +112,8 @@ outputs = {
 }
 if gpu_host is not None:
     outputs.update({"gpuHostIp": gpu_host.ip, "gpuHostLaunchedAt": gpu_host.launched_at})
+if database is not None:  # where ops engineers reach the ledger (psql needs the password from Secrets Manager)
+    outputs.update({"ledgerDbEndpoint": database.endpoint, "ledgerDbSecretArn": database.master_secret_arn})
 if export is not None:
     outputs["usageExportBucket"] = export.bucket_name
     outputs["usageExportFunctionName"] = export.function_name

@@ -109,3 +109,15 @@ def test_rds_needs_ip_addresses_to_admit():
     message = str(info.value)
     assert f"{PROJECT}:gatewayHosts" in message and "entry 1 ('b')" in message
     assert "an IPv4 address when ledgerKind is rds" in message
+
+
+def test_the_database_passes_the_policy_pack_and_ops_get_its_endpoint_and_secret(rds_run):
+    from policy.validators import violations
+    from tests.program.harness import RDS_SECRET_ARN
+
+    found = {(r.typ, r.name): v for r in rds_run.resources if (v := violations(r.typ, r.inputs))}
+    assert found == {}
+    assert rds_run.outputs["ledgerDbEndpoint"] == RDS_ADDRESS
+    assert rds_run.outputs["ledgerDbSecretArn"] == RDS_SECRET_ARN  # an ARN, never the password
+    readme = rds_run.outputs["readme"]
+    assert all(h["host"] in readme for h in HOSTS) and "ledger rds" in readme
