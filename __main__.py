@@ -112,7 +112,7 @@ outputs = {
 }
 if gpu_host is not None:
     outputs.update({"gpuHostIp": gpu_host.ip, "gpuHostLaunchedAt": gpu_host.launched_at})
-if database is not None:  # where ops engineers reach the ledger (psql needs the password from Secrets Manager)
+if database is not None:  # where ops reach the ledger (psql takes the login from that secret)
     outputs.update({"ledgerDbEndpoint": database.endpoint, "ledgerDbSecretArn": database.master_secret_arn})
 if export is not None:
     outputs["usageExportBucket"] = export.bucket_name
