@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,8 @@ def gateway(upstream: str, workdir: Path, tree: Path = ROOT, name: str = "gatewa
            "DAILY_BUDGET_USD": "1000000", "MONTHLY_BUDGET_USD": "10000000",
            "LEDGER_URL": ledger_url or str(workdir / name / "ledger.sqlite3"), "GATEWAY_HOST": "127.0.0.1",
            "GATEWAY_PORT": str(port)}
+    if tree != ROOT and ledger_url is None:  # an older commit (--before) may only know LEDGER_PATH
+        env["LEDGER_PATH"] = env.pop("LEDGER_URL")
     with _process([sys.executable, "-m", "gateway"], env, workdir / f"{name}.log") as proc:
         _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
         yield Target(name, f"http://127.0.0.1:{port}/v1", CLIENT_TOKEN, proc.pid)
@@ -344,6 +347,59 @@ def postgres_mode(upstream: str, upstream_process: int, args: argparse.Namespace
     return measured, ok
 
 
+def interleaved(upstream: str, upstream_process: int, args: argparse.Namespace,
+                workdir: Path) -> bool:
+    """Bare, minimal proxy and gateway measured in alternating rounds, all three running at once.
+
+    On a machine other work shares, load comes and goes within a run: measured one after the
+    other, one target can get a quiet minute and the next a busy one. Alternating short rounds
+    (the proxy first in even rounds, the gateway first in odd ones) exposes both to the same
+    load, so each round's ratio means something. Prints every round; returns whether every
+    completed request has its ledger row."""
+    sub = workdir / "interleaved"
+    sub.mkdir()
+    with minimal_proxy(upstream, sub) as proxy, gateway(upstream, sub) as gw:
+        bare = Target("bare", upstream, "unused")
+        completed = {}
+        for target in (proxy, gw):
+            check_once(target.url, target.token)
+            warm = run_wrk(target.url, target.token, 32, args.warmup, sub)
+            completed[target.name] = 1 + (warm.requests if warm else 0)
+        print("\n| round | proxy req/s c=32 | gateway req/s c=32 | gateway / proxy | CPU µs/request "
+              "gateway (proxy) | added p50 c=1 gateway (proxy) |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        ratios = []
+        for index in range(args.interleave):
+            order = (proxy, gw) if index % 2 == 0 else (gw, proxy)
+            got: dict[str, Result] = {}
+            p50: dict[str, float] = {}
+            for connections in (1, 32):
+                for target in (bare, *order) if connections == 1 else order:
+                    pid = target.pid
+                    before = cpu_seconds(pid) if pid else 0.0
+                    result = run_wrk(target.url, target.token, connections, args.seconds, sub)
+                    if result is None:
+                        raise RuntimeError(f"{target.name}: wrk produced no result")
+                    if target.name in completed:
+                        completed[target.name] += result.requests
+                    if connections == 1:
+                        p50[target.name] = result.p50_ms
+                    else:
+                        spent = cpu_seconds(pid) - before if pid else 0.0
+                        result.cpu_us = {target.name: spent / max(result.requests, 1) * 1e6}
+                        got[target.name] = result
+            ratio = got["gateway"].rps / got["proxy"].rps
+            ratios.append(ratio)
+            cpu = {name: (got[name].cpu_us or {}).get(name, 0.0) for name in ("gateway", "proxy")}
+            print(f"| {index + 1} | {got['proxy'].rps:.0f} | {got['gateway'].rps:.0f} | {ratio:.2f}x "
+                  f"| {cpu['gateway']:.0f} ({cpu['proxy']:.0f}) | {p50['gateway'] - p50['bare']:.3f} ms "
+                  f"({p50['proxy'] - p50['bare']:.3f} ms) |", flush=True)
+        print(f"gateway / minimal proxy at 32 connections, interleaved rounds: median "
+              f"{statistics.median(ratios):.2f}x, lowest {min(ratios):.2f}x (target >= 1.0x)")
+        ok = check_rows("proxy (interleaved)", completed["proxy"], proxy_rows(proxy))
+        return check_rows("gateway (interleaved)", completed["gateway"], ledger_requests(gw.url)) and ok
+
+
 def check_rows(name: str, completed: int, rows: int) -> bool:
     """Every completed request must have its row; rows may exceed it by requests wrk cut off at the end."""
     ok = rows >= completed
@@ -423,6 +479,9 @@ def main() -> None:
                         help="also run the minimal proxy on granian, to compare servers in the same run")
     parser.add_argument("--postgres", action="store_true",
                         help="also run the gateway on a Postgres ledger (127.0.0.1:5432) in the same run")
+    parser.add_argument("--interleave", type=int, default=0, metavar="ROUNDS",
+                        help="also measure bare, minimal proxy and gateway in ROUNDS alternating rounds "
+                             "(fair on a machine other work shares)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -457,6 +516,8 @@ def main() -> None:
                 measured, completed = measure(target, upstream_process, args, workdir)
                 results += measured
                 rows_ok &= check_rows("before", completed, ledger_requests(target.url))
+        if args.interleave:
+            rows_ok &= interleaved(upstream, upstream_process, args, workdir)
         cli = None if args.skip_litellm else ensure_litellm()
         if cli is not None:
             try:
