@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 
 from gateway.ledger import UsageRecord, to_ms
 from gateway.ledger_postgres import PostgresLedger
@@ -33,7 +34,8 @@ def wait_for(condition, timeout: float = 20.0) -> bool:
     return condition()
 
 
-def test_rows_written_while_postgres_is_down_arrive_when_it_returns(private_postgres, tmp_path):
+@pytest.mark.parametrize("stop_mode", ["fast", "immediate"])  # a clean stop, and a crash of the server
+def test_rows_written_while_postgres_is_down_arrive_when_it_returns(private_postgres, tmp_path, stop_mode):
     ledger = PostgresLedger(private_postgres.dsn, connect_timeout_s=1)
     writer = LedgerWriter(ledger, interval_s=0.05, dead_letter_path=tmp_path / "dead.jsonl")
     writer.start()
@@ -51,7 +53,7 @@ def test_rows_written_while_postgres_is_down_arrive_when_it_returns(private_post
     thread.start()
     try:
         time.sleep(0.3)
-        private_postgres.stop()
+        private_postgres.stop(stop_mode)
         assert wait_for(lambda: not writer.store_up)
         held = writer.pending
         time.sleep(0.5)
