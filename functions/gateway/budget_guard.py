@@ -43,15 +43,21 @@ _EXHAUSTED = SliceExhausted()  # raised as is: no allocation on the path that le
 _ORDER = {budget_maths.OK: 0, budget_maths.WARNING: 1, budget_maths.EXCEEDED: 2}
 
 
-def budget_exceeded(retry_after_s: int, which: str = "daily or monthly LLM") -> GatewayError:
+LEASE_RETRY_S = 5  # retry-after when the shared budget could not be leased (Postgres unreachable)
+LEASE_UNREACHABLE = ("budget exceeded: this gateway's share of the shared budget is used up and the ledger "
+                     "database cannot be reached to lease more; try again shortly")
+
+
+def budget_exceeded(retry_after_s: int, which: str = "daily or monthly LLM",
+                    detail: str | None = None) -> GatewayError:
     """The OpenAI-style 429 every refusal carries; `which` names the used-up budget
     ("stack daily", "key 'alice' monthly").
 
     `x-should-retry: false` stops the OpenAI SDKs' automatic retries (two by default, so each
     refusal would cost three requests); `retry-after` says when the used-up period rolls over.
     """
-    return GatewayError(429, f"budget exceeded: the {which} budget is used up; try again in the next "
-                        "period", type_="insufficient_quota", code=BUDGET_EXCEEDED,
+    message = detail or f"budget exceeded: the {which} budget is used up; try again in the next period"
+    return GatewayError(429, message, type_="insufficient_quota", code=BUDGET_EXCEEDED,
                         headers=((b"x-should-retry", b"false"),
                                  (b"retry-after", str(retry_after_s).encode())))
 
@@ -275,7 +281,7 @@ class BudgetGuard:
                 None, self._shared.lease_or_refuser, pool, worst_case_pico)
         except Exception as exc:  # Postgres down or unreachable: refuse within what is held
             log.warning("budget lease failed, request refused: %s", type(exc).__name__)
-            refuser = pool[0]
+            raise budget_exceeded(LEASE_RETRY_S, detail=LEASE_UNREACHABLE) from None
         if refuser is not None:
             end = datetime.fromtimestamp(refuser.end_ms / 1000, UTC)
             raise budget_exceeded(max(1, math.ceil((end - self._clock()).total_seconds())), refuser.label)

@@ -186,5 +186,5 @@ def test_the_guard_leases_in_shared_mode_and_refuses_naming_the_pool_that_said_n
 
     key_refusal, down_refusal = asyncio.run(scenario())
     assert "key 'team' daily budget" in key_refusal
-    assert "stack daily budget" in down_refusal
+    assert "ledger database cannot be reached" in down_refusal
     assert guard.windows()[0].spent_pico == 26 * (WORST // 2) + WORST
