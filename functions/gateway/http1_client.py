@@ -43,7 +43,7 @@ class HttpTimeout(HttpClientError):
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; carries at most one exchange at a time."""
 
-    __slots__ = ("_buffered", "_chunks", "_deadline", "_framed", "_last_read", "_loop", "_paused",
+    __slots__ = ("_buffered", "_busy", "_chunks", "_deadline", "_framed", "_last_read", "_loop", "_paused",
                  "_read_timeout", "_timer", "_waiter", "closed", "complete", "content_type", "error",
                  "keep_alive", "parser", "status", "transport")
 
@@ -57,6 +57,7 @@ class _Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._last_read = 0.0
         self._deadline: float | None = None  # loop time by which the exchange must be complete
+        self._busy = False  # an exchange is under way (bytes arriving otherwise were not asked for)
         self._reset()
 
     def _reset(self) -> None:
@@ -76,6 +77,7 @@ class _Connection(asyncio.Protocol):
         """Write one request; the future resolves when the response head arrived."""
         assert self.transport is not None
         self._reset()
+        self._busy = True
         self._last_read = self._loop.time()
         self._deadline = deadline
         self._waiter = self._loop.create_future()
@@ -109,6 +111,7 @@ class _Connection(asyncio.Protocol):
         return None if self.complete else b""
 
     def finish(self) -> None:
+        self._busy = False
         self._cancel_timer()
 
     def abort(self) -> None:
@@ -166,6 +169,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not an asyncio.Transport subclass
 
     def data_received(self, data: bytes) -> None:
+        if not self._busy:  # bytes on an idle pooled connection: out of step with the server, drop it
+            self.abort()
+            return
         self._last_read = self._loop.time()
         try:
             self.parser.feed_data(data)

@@ -427,3 +427,30 @@ def test_a_wait_for_a_free_connection_ends_at_the_deadline():
     assert isinstance(error, HttpTimeout) and error.deadline
     assert free == 1  # the cancelled holder gave its slot back
     assert len(seen) == 1
+
+
+def test_a_pooled_connection_that_sends_bytes_nobody_asked_for_is_not_reused():
+    connections: list[int] = []
+
+    def handle(conn: socket.socket, seen: list[bytes]) -> None:
+        connections.append(1)
+        while head := _read_request(conn):
+            seen.append(head)
+            conn.sendall(_answer(b'{"n": %d}' % len(seen), "length"))
+            threading.Event().wait(0.05)
+            conn.sendall(_answer(b'{"stale": true}', "length"))  # out of step: no request for it
+
+    with raw_server(handle) as (url, _):
+        async def run() -> list:
+            upstream = Upstream("gpu", url)
+            await upstream.start()
+            try:
+                first = await upstream.complete(BODY)
+                await asyncio.sleep(0.2)  # the unasked-for answer reaches the idle connection
+                return [first, await upstream.complete(BODY)]
+            finally:
+                await upstream.close()
+
+        results = asyncio.run(run())
+    assert results == [(200, b'{"n": 1}', "application/json"), (200, b'{"n": 2}', "application/json")]
+    assert len(connections) == 2
