@@ -22,15 +22,13 @@ from llm_shared.urls import BASE_URL_ALLOWED, SECRET_URL_ALLOWED, base_url_probl
 
 from . import env_names as names
 from .client_keys import TOKEN_ALLOWED, ClientKey, client_keys, token_ok
+from .ledger_writer import DEAD_LETTER_SUFFIX
+from .ledger_writer import DEFAULT_QUEUE_LIMIT as DEFAULT_LEDGER_QUEUE_LIMIT
 from .usage_clamp import INT64_MAX, largest_cost_pico
 
 log = logging.getLogger("gateway")
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_LEDGER_URL = "gateway-ledger.sqlite3"
-# Rows held in memory while the ledger store is down: 10 minutes at 250 requests/s (~100 MB at most);
-# beyond it the oldest go to the dead-letter file.
-DEFAULT_LEDGER_QUEUE_LIMIT = 150_000
-DEAD_LETTER_SUFFIX = ".dead-letter.jsonl"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 TLS_SSLMODES = ("require", "verify-ca", "verify-full")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")

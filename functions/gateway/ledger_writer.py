@@ -32,7 +32,9 @@ DEFAULT_INTERVAL_S = 0.15
 MAX_ATTEMPTS = 5  # a failing batch is retried on the next intervals, then written record by record
 WAKE_AT_PENDING = 2000  # this many queued records wake the writer before its interval ends
 DEAD_LETTER_SUFFIX = ".dead-letter.jsonl"
-DEFAULT_QUEUE_LIMIT = 150_000  # gateway.config.DEFAULT_LEDGER_QUEUE_LIMIT sets the gateway's
+# Rows held in memory while the store is down (LEDGER_QUEUE_LIMIT): 10 minutes at 250 requests/s,
+# ~100 MB at most; beyond it the oldest go to the dead-letter file.
+DEFAULT_QUEUE_LIMIT = 150_000
 
 
 class LedgerWriter:
@@ -97,6 +99,8 @@ class LedgerWriter:
         try:
             self.ledger.record_many(record for _, record in batch)
             self._attempts = 0
+            if not self.store_up:
+                log.warning("ledger: the store is back; %d held records written", len(batch))
             self.store_up = True
         except LedgerUnavailable as exc:
             handled = self._hold(batch, exc)
@@ -153,7 +157,8 @@ class LedgerWriter:
         self.dead_letter_records += len(refused)
         log.error("ledger: %d record(s) %s, kept in %s: %s", len(refused),
                   why or f"refused by the store after {MAX_ATTEMPTS} attempts", self.dead_letter_path,
-                  ", ".join(record.request_id for record, _ in refused[:100]))
+                  ", ".join(record.request_id for record, _ in refused[:100])
+                  + (f" and {len(refused) - 100} more" if len(refused) > 100 else ""))
 
     def _run(self) -> None:
         while not self._stop.is_set():
