@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from llm_shared.client_keys import MAX_KEYS, NAME_ALLOWED, budget_pico, check_budget_order, name_problem
+from llm_shared.client_keys import (
+    MAX_KEYS,
+    NAME_ALLOWED,
+    budget_pico,
+    check_budget_order,
+    check_unique_names,
+    name_problem,
+)
 from llm_shared.errors import ConfigError
 from llm_shared.money import pico_to_usd
 
@@ -76,12 +83,7 @@ def parse_specs(text: str) -> tuple[ClientKeySpec, ...]:
     if len(entries) > MAX_KEYS:
         raise ConfigError(f"{len(entries)} keys, more than {MAX_KEYS} (each name is a metric series)")
     specs = tuple(_spec(i, raw) for i, raw in enumerate(entries))
-    first: dict[str, int] = {}
-    for index, spec in enumerate(specs):
-        if spec.name in first:
-            raise ConfigError(f"entry {index} ({spec.name!r}): the name is already used by entry "
-                              f"{first[spec.name]}")
-        first[spec.name] = index
+    check_unique_names([spec.name for spec in specs])
     return specs
 
 

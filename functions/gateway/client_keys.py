@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from llm_shared.client_keys import DEFAULT_KEY_NAME, MAX_KEYS, budget_pico, check_budget_order, name_problem
+from llm_shared.client_keys import (
+    DEFAULT_KEY_NAME,
+    MAX_KEYS,
+    budget_pico,
+    check_budget_order,
+    check_unique_names,
+    name_problem,
+)
 from llm_shared.errors import ConfigError
 
 from .env_names import CLIENT_KEYS, CLIENT_TOKENS
@@ -85,12 +92,10 @@ def named_keys(raw: str) -> tuple[ClientKey, ...]:
         raise ConfigError(f"{CLIENT_KEYS}: {len(entries)} keys; at most {MAX_KEYS} (each name is a "
                           "metric series)")
     keys = tuple(_entry(i, e) for i, e in enumerate(entries))
-    first: dict[str, int] = {}
-    for index, key in enumerate(keys):
-        if key.name in first:
-            raise ConfigError(f"{CLIENT_KEYS}: entry {index} ({key.name!r}): the name is already used by "
-                              f"entry {first[key.name]}; key names must be unique")
-        first[key.name] = index
+    try:
+        check_unique_names([key.name for key in keys])
+    except ConfigError as exc:
+        raise ConfigError(f"{CLIENT_KEYS}: {exc}") from None
     return keys
 
 

@@ -56,3 +56,13 @@ def check_budget_order(daily_pico: int | None, monthly_pico: int | None) -> None
     if daily_pico is not None and monthly_pico is not None and monthly_pico < daily_pico:
         raise ConfigError(f"monthly budget ({pico_to_usd(monthly_pico)}) must be >= daily budget "
                           f"({pico_to_usd(daily_pico)})")
+
+
+def check_unique_names(names: list[str]) -> None:
+    """Key names are unique: they label rows, metrics and budgets (the first repeat is named)."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in first:
+            raise ConfigError(f"entry {index} ({name!r}): the name is already used by entry "
+                              f"{first[name]}; key names must be unique")
+        first[name] = index
