@@ -18,9 +18,8 @@ from typing import Any
 from llm_shared.client_keys import (
     MAX_KEYS,
     NAME_ALLOWED,
-    budget_pico,
-    check_budget_order,
     check_unique_names,
+    key_budgets,
     name_problem,
 )
 from llm_shared.errors import ConfigError
@@ -62,9 +61,7 @@ def _spec(index: int, raw: Any) -> ClientKeySpec:
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
     try:
-        daily = budget_pico(raw.get("dailyBudgetUsd"), "dailyBudgetUsd")
-        monthly = budget_pico(raw.get("monthlyBudgetUsd"), "monthlyBudgetUsd")
-        check_budget_order(daily, monthly)
+        daily, monthly = key_budgets(raw, "dailyBudgetUsd", "monthlyBudgetUsd")
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return ClientKeySpec(name, _usd(daily), _usd(monthly))

@@ -16,9 +16,8 @@ from typing import Any
 from llm_shared.client_keys import (
     DEFAULT_KEY_NAME,
     MAX_KEYS,
-    budget_pico,
-    check_budget_order,
     check_unique_names,
+    key_budgets,
     name_problem,
 )
 from llm_shared.errors import ConfigError
@@ -70,9 +69,7 @@ def _entry(index: int, raw: Any) -> ClientKey:
     if not isinstance(token, str) or not token_ok(token.strip()):
         raise ConfigError(f"{where}: token must be a string of {TOKEN_ALLOWED} (value not shown)")
     try:
-        daily = budget_pico(raw.get("daily_budget_usd"), "daily_budget_usd")
-        monthly = budget_pico(raw.get("monthly_budget_usd"), "monthly_budget_usd")
-        check_budget_order(daily, monthly)
+        daily, monthly = key_budgets(raw, "daily_budget_usd", "monthly_budget_usd")
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return ClientKey(name, token.strip(), daily, monthly)

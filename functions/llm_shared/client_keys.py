@@ -66,3 +66,11 @@ def check_unique_names(names: list[str]) -> None:
             raise ConfigError(f"entry {index} ({name!r}): the name is already used by entry "
                               f"{first[name]}; key names must be unique")
         first[name] = index
+
+
+def key_budgets(raw: dict, daily_field: str, monthly_field: str) -> tuple[int | None, int | None]:
+    """(daily, monthly) picodollars of one key entry, each optional, monthly >= daily when both."""
+    daily = budget_pico(raw.get(daily_field), daily_field)
+    monthly = budget_pico(raw.get(monthly_field), monthly_field)
+    check_budget_order(daily, monthly)
+    return daily, monthly
